@@ -1,0 +1,3 @@
+//! Actors that hold live state and timers.
+
+pub mod deadline_sweeper;

@@ -1,0 +1,68 @@
+//! The OpenAPI document and its viewer.
+
+use actix_web::{HttpResponse, get, web};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{COMMON_ERROR_CODES, ErrorBody};
+use crate::routes;
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Integration API key from `storehub api-key create`"))
+                    .build(),
+            ),
+        );
+        let common = COMMON_ERROR_CODES.join(", ");
+        if let Some(description) = openapi.info.description.as_mut() {
+            description.push_str(&format!(
+                "\n\nErrors are `{{\"error\": code, \"message\": sentence}}`. Codes any endpoint may answer: {common}."
+            ));
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Storehub",
+        description = "Reserve online, pick up in store: reservations, stock holds, store alerts and shopper tracking.",
+    ),
+    modifiers(&BearerKey),
+    paths(
+        routes::service::health, routes::service::ready, routes::service::metrics,
+        routes::api_keys::list, routes::api_keys::create, routes::api_keys::revoke,
+        routes::stores::list, routes::stores::create, routes::stores::get_one, routes::stores::replace,
+        routes::stores::put_stock, routes::stores::get_stock,
+        routes::stores::get_settings, routes::stores::patch_settings,
+        routes::settings::get_global, routes::settings::patch_global,
+        routes::articles::list, routes::articles::get_one, routes::articles::replace,
+        routes::articles::bulk_reservable, routes::articles::availability,
+        routes::reservations::create, routes::reservations::search,
+        routes::reservations::get_one, routes::reservations::cancel,
+        routes::tracking::tracking_json, routes::tracking::tracking_cancel,
+        routes::tracking::tracking_page, routes::tracking::validate_page, routes::tracking::validate_json,
+    ),
+    components(schemas(ErrorBody))
+)]
+pub struct ApiDoc;
+
+#[get("/api/openapi.json")]
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(document).service(
+        SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi-viewer.json", ApiDoc::openapi()),
+    );
+}

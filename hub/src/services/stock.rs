@@ -1,0 +1,165 @@
+//! Stock counts from the till and availability for product pages.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::catalogue::unknown_sku;
+use super::reservations::{Ending, end};
+use super::unknown_store;
+use crate::context::AppContext;
+use crate::domain::reservation::{Action, State};
+use crate::domain::stock::{Hold, StockDropPlan, plan_stock_drop};
+use crate::error::ApiError;
+use crate::store::{self as db, events::EventActor};
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StockCount {
+    pub sku: String,
+    /// Units physically in the store, as the till counts them.
+    pub on_hand: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StockUpdateResult {
+    pub updated: usize,
+    /// Reservations cancelled because their stock is gone, newest first.
+    pub auto_cancelled: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StockLine {
+    pub sku: String,
+    pub on_hand: i64,
+    pub held: i64,
+    pub available: i64,
+}
+
+/// Applies absolute counts in one transaction. A count below what is held
+/// auto-cancels the newest unhandled reservations first; a count below what
+/// is already set aside is refused.
+pub async fn put_counts(
+    ctx: &AppContext,
+    store_code: &str,
+    counts: Vec<StockCount>,
+) -> Result<StockUpdateResult, ApiError> {
+    if counts.is_empty() {
+        return Err(ApiError::invalid(
+            "no_lines",
+            "Send at least one {sku, on_hand}.",
+        ));
+    }
+    for (index, count) in counts.iter().enumerate() {
+        if count.on_hand < 0 {
+            return Err(ApiError::invalid(
+                "invalid_quantity",
+                format!("on_hand of `{}` cannot be negative.", count.sku),
+            ));
+        }
+        if counts[..index].iter().any(|c| c.sku == count.sku) {
+            return Err(ApiError::invalid(
+                "duplicate_line",
+                format!("`{}` appears twice.", count.sku),
+            ));
+        }
+    }
+    let now = ctx.clock.now();
+    let tx = ctx.db.write().await?;
+    let store = db::stores::find_by_code(&*tx, store_code)
+        .await?
+        .ok_or_else(|| unknown_store(store_code))?;
+    let mut auto_cancelled = Vec::new();
+    for count in &counts {
+        let article = db::articles::find_by_sku(&*tx, &count.sku)
+            .await?
+            .ok_or_else(|| unknown_sku(&count.sku))?;
+        let open = db::reservations::open_holding_article(&*tx, store.id, article.id).await?;
+        let holds: Vec<Hold<usize>> = open
+            .iter()
+            .enumerate()
+            .map(|(index, (r, quantity))| Hold {
+                reservation: index,
+                quantity: *quantity,
+                set_aside: r.state == State::SetAside.as_str(),
+            })
+            .collect();
+        match plan_stock_drop(count.on_hand, &holds) {
+            StockDropPlan::Fits => {}
+            StockDropPlan::BelowSetAside { set_aside } => {
+                return Err(ApiError::refused(
+                    "stock_below_set_aside",
+                    format!(
+                        "`{}`: {set_aside} unit(s) are set aside for shoppers at `{}`, more than the count of {}. Hand over or cancel those reservations first.",
+                        count.sku, store.code, count.on_hand
+                    ),
+                ));
+            }
+            StockDropPlan::AutoCancel(indexes) => {
+                for index in indexes {
+                    let (reservation, _) = &open[index];
+                    let ending = Ending {
+                        action: Action::AutoCancel,
+                        actor: EventActor::system(),
+                        reason: Some("stock_gone".into()),
+                        data: json!({ "reason": "stock_gone", "sku": count.sku, "on_hand": count.on_hand }),
+                    };
+                    end(ctx, &*tx, reservation, ending, now).await?;
+                    auto_cancelled.push(reservation.number.clone());
+                }
+            }
+        }
+        db::stock::set_on_hand(&*tx, store.id, article.id, count.on_hand, now).await?;
+    }
+    tx.commit().await?;
+    Ok(StockUpdateResult {
+        updated: counts.len(),
+        auto_cancelled,
+    })
+}
+
+pub async fn store_levels(ctx: &AppContext, store_code: &str) -> Result<Vec<StockLine>, ApiError> {
+    let conn = ctx.db.conn();
+    let store = db::stores::find_by_code(conn, store_code)
+        .await?
+        .ok_or_else(|| unknown_store(store_code))?;
+    Ok(db::stock::levels_for_store(conn, store.id)
+        .await?
+        .into_iter()
+        .map(|(sku, level)| StockLine {
+            sku,
+            on_hand: level.on_hand,
+            held: level.held,
+            available: level.available(),
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Availability {
+    pub store: String,
+    /// Units a shopper could reserve now.
+    pub available: i64,
+    /// Whether this article can be reserved in this store at all.
+    pub reservable: bool,
+}
+
+pub async fn availability(ctx: &AppContext, sku: &str) -> Result<Vec<Availability>, ApiError> {
+    let conn = ctx.db.conn();
+    let article = db::articles::find_by_sku(conn, sku)
+        .await?
+        .ok_or_else(|| unknown_sku(sku))?;
+    let mut out = Vec::new();
+    for (code, level) in db::stock::levels_for_article(conn, article.id).await? {
+        let store = db::stores::find_by_code(conn, &code)
+            .await?
+            .ok_or_else(|| unknown_store(&code))?;
+        let settings = super::settings::effective(conn, Some(store.id)).await?;
+        out.push(Availability {
+            store: code,
+            available: level.available().max(0),
+            reservable: article.reservable && settings.module_active,
+        });
+    }
+    Ok(out)
+}

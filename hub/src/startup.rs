@@ -1,0 +1,145 @@
+//! Builds the application: connect, migrate, bind, start actors, mount routes.
+//! Binding happens here, before running, so callers (tests) read the real port.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Actor;
+use actix_web::{App, HttpRequest, HttpServer, ResponseError, dev::Server, error, web};
+use sea_orm_migration::MigratorTrait;
+use tracing_actix_web::TracingLogger;
+
+use crate::actors::deadline_sweeper::DeadlineSweeper;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::context::AppContext;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::routes;
+use crate::telemetry;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    ctx: AppContext,
+}
+
+/// Installs ring as the one rustls crypto provider of the process.
+pub fn install_crypto_provider() {
+    // Err means it is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Connects and migrates (if configured) without serving.
+pub async fn connect_database(settings: &Settings) -> anyhow::Result<Db> {
+    install_crypto_provider();
+    let db = Db::connect(&settings.database.url, settings.database.max_connections).await?;
+    if settings.database.migrate_on_start {
+        schema::Migrator::up(db.conn(), None).await?;
+    }
+    Ok(db)
+}
+
+fn json_error(err: error::JsonPayloadError, _: &HttpRequest) -> error::Error {
+    let api = match &err {
+        error::JsonPayloadError::Overflow { limit }
+        | error::JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::TooLarge {
+            code: "payload_too_large",
+            message: format!("The body is larger than the {limit} bytes allowed."),
+        },
+        error::JsonPayloadError::ContentType => ApiError::invalid(
+            "malformed_json",
+            "Send the body as JSON with `Content-Type: application/json`.",
+        ),
+        other => ApiError::invalid(
+            "malformed_json",
+            format!("The JSON body was refused: {other}."),
+        ),
+    };
+    error::InternalError::from_response(err, api.error_response()).into()
+}
+
+fn path_error(err: error::PathError, _: &HttpRequest) -> error::Error {
+    let api = ApiError::invalid("invalid_path", format!("Bad path parameter: {err}."));
+    error::InternalError::from_response(err, api.error_response()).into()
+}
+
+fn query_error(err: error::QueryPayloadError, _: &HttpRequest) -> error::Error {
+    let api = ApiError::invalid("invalid_query", format!("Bad query string: {err}."));
+    error::InternalError::from_response(err, api.error_response()).into()
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let db = connect_database(&settings).await?;
+        let listener = TcpListener::bind(&settings.bind)?;
+        let address = listener.local_addr()?;
+        let public_url = if settings.public_url.trim().is_empty() {
+            format!("http://{address}")
+        } else {
+            settings.public_url.trim_end_matches('/').to_string()
+        };
+        let ctx = AppContext {
+            db,
+            clock,
+            public_url: Arc::from(public_url),
+            metrics: telemetry::metrics_handle(),
+        };
+        DeadlineSweeper::new(
+            ctx.clone(),
+            Duration::from_millis(settings.timers.sweep_interval_ms.max(10)),
+        )
+        .start();
+
+        let data = web::Data::new(ctx.clone());
+        let max_body = settings.http.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(max_body)
+                        .error_handler(json_error),
+                )
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .wrap(TracingLogger::default())
+                .configure(routes::configure)
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?;
+        if settings.http.workers > 0 {
+            server = server.workers(settings.http.workers);
+        }
+        tracing::info!(%address, "storehub listening");
+        Ok(Self {
+            port: address.port(),
+            server: server.run(),
+            ctx,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn context(&self) -> &AppContext {
+        &self.ctx
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found(
+        "not_found",
+        format!(
+            "Nothing at {} {}; see /api/docs/.",
+            req.method(),
+            req.path()
+        ),
+    ))
+}

@@ -1,0 +1,79 @@
+//! The append-only event log, numbered per store.
+
+use chrono::{DateTime, Utc};
+use schema::entities::reservation_event;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use super::stores;
+
+/// Who caused a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventActor {
+    /// `shopper`, `staff`, `integration` or `system`.
+    pub kind: &'static str,
+    pub id: Option<String>,
+}
+
+impl EventActor {
+    pub fn system() -> Self {
+        Self {
+            kind: "system",
+            id: None,
+        }
+    }
+    pub fn shopper() -> Self {
+        Self {
+            kind: "shopper",
+            id: None,
+        }
+    }
+}
+
+/// Appends an event with the store's next sequence number.
+pub async fn append(
+    conn: &impl ConnectionTrait,
+    store_id: i64,
+    reservation_id: i64,
+    kind: &str,
+    actor: &EventActor,
+    at: DateTime<Utc>,
+    data: serde_json::Value,
+) -> Result<reservation_event::Model, DbErr> {
+    let seq = stores::next_event_seq(conn, store_id).await?;
+    let row = reservation_event::ActiveModel {
+        store_id: Set(store_id),
+        seq: Set(seq),
+        reservation_id: Set(reservation_id),
+        kind: Set(kind.to_string()),
+        actor_kind: Set(actor.kind.to_string()),
+        actor_id: Set(actor.id.clone()),
+        at: Set(at),
+        data: Set(data.to_string()),
+        ..Default::default()
+    };
+    let result = reservation_event::Entity::insert(row).exec(conn).await?;
+    Ok(reservation_event::Model {
+        id: result.last_insert_id,
+        store_id,
+        seq,
+        reservation_id,
+        kind: kind.to_string(),
+        actor_kind: actor.kind.to_string(),
+        actor_id: actor.id.clone(),
+        at,
+        data: data.to_string(),
+    })
+}
+
+pub async fn for_reservation(
+    conn: &impl ConnectionTrait,
+    reservation_id: i64,
+) -> Result<Vec<reservation_event::Model>, DbErr> {
+    reservation_event::Entity::find()
+        .filter(reservation_event::Column::ReservationId.eq(reservation_id))
+        .order_by_asc(reservation_event::Column::Seq)
+        .all(conn)
+        .await
+}

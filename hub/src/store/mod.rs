@@ -1,0 +1,21 @@
+//! sea-orm queries, one file per table group. Each function takes any
+//! connection (pool or transaction), so services decide the transaction.
+
+pub mod api_keys;
+pub mod articles;
+pub mod customers;
+pub mod events;
+pub mod idempotency;
+pub mod outbox;
+pub mod reservations;
+pub mod settings;
+pub mod stock;
+pub mod stores;
+
+/// True when a database error is a unique-constraint violation.
+pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

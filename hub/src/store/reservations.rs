@@ -1,0 +1,278 @@
+//! Reservations and their lines.
+
+use chrono::{DateTime, Utc};
+use schema::entities::{customer, reservation, reservation_line};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::articles::like_escape;
+use crate::domain::reservation::State;
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    model: reservation::ActiveModel,
+) -> Result<reservation::Model, DbErr> {
+    model.insert(conn).await
+}
+
+pub async fn insert_lines(
+    conn: &impl ConnectionTrait,
+    lines: Vec<reservation_line::ActiveModel>,
+) -> Result<(), DbErr> {
+    reservation_line::Entity::insert_many(lines)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_by_number(
+    conn: &impl ConnectionTrait,
+    number: &str,
+) -> Result<Option<reservation::Model>, DbErr> {
+    reservation::Entity::find()
+        .filter(reservation::Column::Number.eq(number))
+        .one(conn)
+        .await
+}
+
+pub async fn find_by_tracking_token(
+    conn: &impl ConnectionTrait,
+    token: &str,
+) -> Result<Option<reservation::Model>, DbErr> {
+    reservation::Entity::find()
+        .filter(reservation::Column::TrackingToken.eq(token))
+        .one(conn)
+        .await
+}
+
+pub async fn find_by_validation_token(
+    conn: &impl ConnectionTrait,
+    token: &str,
+) -> Result<Option<reservation::Model>, DbErr> {
+    reservation::Entity::find()
+        .filter(reservation::Column::ValidationToken.eq(token))
+        .one(conn)
+        .await
+}
+
+pub async fn lines(
+    conn: &impl ConnectionTrait,
+    reservation_id: i64,
+) -> Result<Vec<reservation_line::Model>, DbErr> {
+    reservation_line::Entity::find()
+        .filter(reservation_line::Column::ReservationId.eq(reservation_id))
+        .order_by_asc(reservation_line::Column::Id)
+        .all(conn)
+        .await
+}
+
+pub async fn lines_of_many(
+    conn: &impl ConnectionTrait,
+    reservation_ids: Vec<i64>,
+) -> Result<Vec<reservation_line::Model>, DbErr> {
+    reservation_line::Entity::find()
+        .filter(reservation_line::Column::ReservationId.is_in(reservation_ids))
+        .order_by_asc(reservation_line::Column::Id)
+        .all(conn)
+        .await
+}
+
+/// Moves a reservation from `from` to the changes in `update`, only if it is
+/// still in `from`: of two concurrent actions, exactly one matches.
+pub async fn transition(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    from: State,
+    update: reservation::ActiveModel,
+) -> Result<bool, DbErr> {
+    let result = reservation::Entity::update_many()
+        .set(update)
+        .col_expr(
+            reservation::Column::Version,
+            Expr::col(reservation::Column::Version).add(1),
+        )
+        .filter(reservation::Column::Id.eq(id))
+        .filter(reservation::Column::State.eq(from.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Open reservations of a store holding a given article, newest first.
+pub async fn open_holding_article(
+    conn: &impl ConnectionTrait,
+    store_id: i64,
+    article_id: i64,
+) -> Result<Vec<(reservation::Model, i64)>, DbErr> {
+    let open_states = [State::AwaitingValidation, State::Pending, State::SetAside]
+        .map(|s| s.as_str().to_string());
+    let lines = reservation_line::Entity::find()
+        .filter(reservation_line::Column::ArticleId.eq(article_id))
+        .filter(
+            reservation_line::Column::ReservationId.in_subquery(
+                Query::select()
+                    .column(reservation::Column::Id)
+                    .from(reservation::Entity)
+                    .and_where(Expr::col(reservation::Column::StoreId).eq(store_id))
+                    .and_where(Expr::col(reservation::Column::State).is_in(open_states))
+                    .to_owned(),
+            ),
+        )
+        .all(conn)
+        .await?;
+    let ids: Vec<i64> = lines.iter().map(|l| l.reservation_id).collect();
+    let mut reservations = reservation::Entity::find()
+        .filter(reservation::Column::Id.is_in(ids))
+        .order_by_desc(reservation::Column::CreatedAt)
+        .order_by_desc(reservation::Column::Id)
+        .all(conn)
+        .await?;
+    reservations.retain(|r| State::parse(&r.state).is_some_and(State::is_open));
+    Ok(reservations
+        .into_iter()
+        .map(|r| {
+            let quantity = lines
+                .iter()
+                .filter(|l| l.reservation_id == r.id)
+                .map(|l| l.quantity)
+                .sum();
+            (r, quantity)
+        })
+        .collect())
+}
+
+/// Reservations whose validation link ran out.
+pub async fn validation_due(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<reservation::Model>, DbErr> {
+    reservation::Entity::find()
+        .filter(reservation::Column::State.eq(State::AwaitingValidation.as_str()))
+        .filter(reservation::Column::ValidateBy.lte(now))
+        .order_by_asc(reservation::Column::ValidateBy)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+/// Set-aside reservations past their pickup deadline.
+pub async fn pickup_due(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<reservation::Model>, DbErr> {
+    reservation::Entity::find()
+        .filter(reservation::Column::State.eq(State::SetAside.as_str()))
+        .filter(reservation::Column::PickupBy.lte(now))
+        .order_by_asc(reservation::Column::PickupBy)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+/// The back-office search filters of SPEC.md.
+#[derive(Debug, Default, Clone)]
+pub struct SearchFilter {
+    pub store_id: Option<i64>,
+    pub states: Vec<State>,
+    pub number: Option<String>,
+    /// Words of the customer's name or email.
+    pub customer: Option<String>,
+    /// Words of the article designation or its SKU.
+    pub article: Option<String>,
+    /// Any of number, customer or article.
+    pub text: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub transferred: Option<bool>,
+}
+
+fn contains(column: impl sea_orm::sea_query::IntoColumnRef, words: &str) -> Expr {
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(format!("%{}%", like_escape(&words.to_lowercase())))
+}
+
+fn customer_matches(words: &str) -> Condition {
+    let customers = Query::select()
+        .column(customer::Column::Id)
+        .from(customer::Entity)
+        .cond_where(
+            Condition::any()
+                .add(contains(customer::Column::FirstName, words))
+                .add(contains(customer::Column::LastName, words))
+                .add(contains(customer::Column::Email, words)),
+        )
+        .to_owned();
+    Condition::all().add(reservation::Column::CustomerId.in_subquery(customers))
+}
+
+fn article_matches(words: &str) -> Condition {
+    let lines = Query::select()
+        .column(reservation_line::Column::ReservationId)
+        .from(reservation_line::Entity)
+        .cond_where(
+            Condition::any()
+                .add(contains(reservation_line::Column::Designation, words))
+                .add(contains(reservation_line::Column::Sku, words)),
+        )
+        .to_owned();
+    Condition::all().add(reservation::Column::Id.in_subquery(lines))
+}
+
+/// One page of matches, newest first, and the total count.
+pub async fn search(
+    conn: &impl ConnectionTrait,
+    filter: &SearchFilter,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<reservation::Model>, u64), DbErr> {
+    let mut condition = Condition::all();
+    if let Some(store_id) = filter.store_id {
+        condition = condition.add(reservation::Column::StoreId.eq(store_id));
+    }
+    if !filter.states.is_empty() {
+        condition = condition.add(
+            reservation::Column::State.is_in(filter.states.iter().map(|s| s.as_str().to_string())),
+        );
+    }
+    if let Some(number) = &filter.number {
+        condition = condition.add(reservation::Column::Number.eq(number.as_str()));
+    }
+    if let Some(words) = &filter.customer {
+        condition = condition.add(customer_matches(words));
+    }
+    if let Some(words) = &filter.article {
+        condition = condition.add(article_matches(words));
+    }
+    if let Some(text) = &filter.text {
+        condition = condition.add(
+            Condition::any()
+                .add(contains(reservation::Column::Number, text))
+                .add(customer_matches(text))
+                .add(article_matches(text)),
+        );
+    }
+    if let Some(from) = filter.from {
+        condition = condition.add(reservation::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        condition = condition.add(reservation::Column::CreatedAt.lt(to));
+    }
+    match filter.transferred {
+        Some(true) => condition = condition.add(reservation::Column::OrderRef.is_not_null()),
+        Some(false) => condition = condition.add(reservation::Column::OrderRef.is_null()),
+        None => {}
+    }
+    let paginator = reservation::Entity::find()
+        .filter(condition)
+        .order_by_desc(reservation::Column::CreatedAt)
+        .order_by_desc(reservation::Column::Id)
+        .paginate(conn, per_page);
+    let total = paginator.num_items().await?;
+    let items = paginator.fetch_page(page).await?;
+    Ok((items, total))
+}
