@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -21,21 +21,52 @@ pub struct Db {
 }
 
 /// A write transaction; on SQLite it also holds the writer's turn.
+///
+/// Dropped without `commit`, it rolls back before giving up the turn: a
+/// rollback left for later would keep SQLite's write lock while the next
+/// writer already runs, and that writer would fail with "database is locked".
 pub struct WriteTx {
-    tx: DatabaseTransaction,
-    _turn: Option<OwnedMutexGuard<()>>,
+    tx: Option<DatabaseTransaction>,
+    turn: Option<OwnedMutexGuard<()>>,
 }
 
 impl Deref for WriteTx {
     type Target = DatabaseTransaction;
     fn deref(&self) -> &DatabaseTransaction {
-        &self.tx
+        match &self.tx {
+            Some(tx) => tx,
+            // `tx` is only taken by `commit` and `drop`, which consume `self`.
+            None => unreachable!("transaction used after commit"),
+        }
     }
 }
 
 impl WriteTx {
-    pub async fn commit(self) -> Result<(), DbErr> {
-        self.tx.commit().await
+    pub async fn commit(mut self) -> Result<(), DbErr> {
+        match self.tx.take() {
+            Some(tx) => tx.commit().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let Some(tx) = self.tx.take() else {
+            return;
+        };
+        let turn = self.turn.take();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(err) = tx.rollback().await {
+                        tracing::warn!(error = %err, "rollback failed");
+                    }
+                    drop(turn);
+                });
+            }
+            Err(_) => drop((tx, turn)),
+        }
     }
 }
 
@@ -48,12 +79,16 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|opts| {
-                opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                // WAL is set once below: it persists in the file, and asking
+                // for it on every new connection contends with the writer.
+                opts.synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
             });
         let conn = Database::connect(options).await?;
+        if conn.get_database_backend() == DbBackend::Sqlite {
+            conn.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+        }
         let sqlite_writer =
             (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Self {
@@ -77,7 +112,7 @@ impl Db {
             None => None,
         };
         let tx = self.conn.begin().await?;
-        Ok(WriteTx { tx, _turn: turn })
+        Ok(WriteTx { tx: Some(tx), turn })
     }
 
     /// True when the database answers a trivial query.

@@ -6,7 +6,7 @@ use serde_json::{Map, json};
 use crate::context::AppContext;
 use crate::domain::opening_hours::WeeklyJson;
 use crate::services::{
-    self, Caller,
+    self,
     catalogue::{ArticleBody, StoreBody},
     stock::StockCount,
 };
@@ -150,11 +150,6 @@ pub async fn seed_and_print(ctx: &AppContext, port: u16) -> anyhow::Result<()> {
     let key = services::api_keys::create(ctx, "demo")
         .await
         .map_err(fail)?;
-    let caller = Caller::Integration {
-        key_id: key.info.id,
-        name: key.info.name.clone(),
-    };
-    let _ = caller;
     let base = format!("http://127.0.0.1:{port}");
     println!(
         "\nStorehub demo is running.\n\

@@ -1,1 +1,430 @@
-//! placeholder
+//! Test harness: the real hub on port 0 with its own database and a test
+//! clock. `STOREHUB_TEST_DATABASE=postgres` runs the same tests on
+//! PostgreSQL (`STOREHUB_TEST_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432`), each test on a copy of a migrated
+//! template database; otherwise each test gets a fresh SQLite file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use hub::clock::TestClock;
+use hub::config::Settings;
+use hub::context::AppContext;
+use hub::startup::Application;
+use sea_orm::{ConnectionTrait, Database};
+use sea_orm_migration::MigratorTrait;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// Which database the tests run on.
+pub fn on_postgres() -> bool {
+    std::env::var("STOREHUB_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+fn postgres_server() -> String {
+    std::env::var("STOREHUB_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// Name of the template for the current migration list, so a new migration
+/// gets a new template instead of a stale one.
+fn template_name() -> String {
+    let names: Vec<String> = schema::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
+    let digest = hex::encode(Sha256::digest(names.join(",").as_bytes()));
+    format!("storehub_tpl_{}", &digest[..12])
+}
+
+/// A fresh database URL for one test.
+pub async fn fresh_database_url() -> String {
+    if on_postgres() {
+        let server = postgres_server();
+        let admin = Database::connect(format!("{server}/postgres"))
+            .await
+            .unwrap();
+        // One template build at a time across test processes.
+        admin
+            .execute_unprepared("SELECT pg_advisory_lock(727274)")
+            .await
+            .unwrap();
+        let template = template_name();
+        let exists = admin
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!("SELECT 1 FROM pg_database WHERE datname = '{template}'"),
+            ))
+            .await
+            .unwrap()
+            .is_some();
+        if !exists {
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {template}"))
+                .await
+                .unwrap();
+            let conn = Database::connect(format!("{server}/{template}"))
+                .await
+                .unwrap();
+            schema::Migrator::up(&conn, None).await.unwrap();
+            conn.close().await.unwrap();
+        }
+        let name = format!("storehub_test_{}", hex::encode(rand_bytes()));
+        let created = admin
+            .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .await;
+        admin
+            .execute_unprepared("SELECT pg_advisory_unlock(727274)")
+            .await
+            .unwrap();
+        created.unwrap();
+        admin.close().await.unwrap();
+        format!("{server}/{name}")
+    } else {
+        let dir = std::env::temp_dir().join("storehub-tests");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{}.db", hex::encode(rand_bytes())));
+        format!("sqlite://{}?mode=rwc", path.display())
+    }
+}
+
+fn rand_bytes() -> [u8; 8] {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let counter = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let digest = Sha256::digest(format!("{nanos}-{counter}-{}", std::process::id()));
+    digest[..8].try_into().unwrap()
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Wednesday 2026-11-25 10:00 in Paris: the demo-like stores are open.
+pub fn wednesday_morning() -> DateTime<Utc> {
+    chrono_tz::Europe::Paris
+        .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A running hub for one test.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub api_key: String,
+    pub clock: TestClock,
+    pub ctx: AppContext,
+    pub database_url: String,
+}
+
+/// Starts the hub on port 0 with a new database. Call from `#[actix_web::test]`.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(
+        fresh_database_url().await,
+        TestClock::new(wednesday_morning()),
+    )
+    .await
+}
+
+/// Starts a hub on an existing database (a "restart").
+pub async fn spawn_app_on(database_url: String, clock: TestClock) -> TestApp {
+    if let Ok(level) = std::env::var("TEST_LOG") {
+        hub::telemetry::init_tracing(&hub::config::LogSettings {
+            level,
+            format: "text".into(),
+        });
+    }
+    let mut settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        public_url: String::new(),
+        ..Settings::default()
+    };
+    settings.database.url = database_url.clone();
+    settings.database.max_connections = 5;
+    settings.http.workers = 1;
+    settings.timers.sweep_interval_ms = 20;
+    let app = Application::build(settings, Arc::new(clock.clone()))
+        .await
+        .expect("the hub starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let ctx = app.context().clone();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let created = hub::services::api_keys::create(&ctx, "tests")
+        .await
+        .unwrap();
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .unwrap(),
+        api_key: created.key,
+        clock,
+        ctx,
+        database_url,
+    }
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    /// The `error` code of an error answer.
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+}
+
+async fn read(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        read(
+            self.client
+                .get(self.url(path))
+                .bearer_auth(&self.api_key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn get_anonymous(&self, path: &str) -> Answer {
+        read(self.client.get(self.url(path)).send().await.unwrap()).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Answer {
+        read(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(&self.api_key)
+                .json(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_anonymous(&self, path: &str) -> Answer {
+        read(self.client.post(self.url(path)).send().await.unwrap()).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Answer {
+        read(
+            self.client
+                .put(self.url(path))
+                .bearer_auth(&self.api_key)
+                .json(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Answer {
+        read(
+            self.client
+                .patch(self.url(path))
+                .bearer_auth(&self.api_key)
+                .json(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Creates a reservation, optionally with an Idempotency-Key.
+    pub async fn reserve(&self, body: &Value, key: Option<&str>) -> Answer {
+        let mut request = self
+            .client
+            .post(self.url("/api/v1/reservations"))
+            .bearer_auth(&self.api_key)
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    /// A store open Monday to Saturday 09:00-19:00 in Paris.
+    pub async fn seed_store(&self, code: &str) {
+        let week: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat"]
+            .iter()
+            .map(|d| ((*d).to_string(), json!([["09:00", "19:00"]])))
+            .collect();
+        let answer = self
+            .put(
+                &format!("/api/v1/stores/{code}"),
+                &json!({
+                    "name": format!("Store {code}"),
+                    "email": format!("{}@shop.test", code.to_lowercase()),
+                    "time_zone": "Europe/Paris",
+                    "opening_hours": week,
+                    "address": "1 rue de la Paix, Paris"
+                }),
+            )
+            .await;
+        assert!(answer.status == 201 || answer.status == 200, "{answer:?}");
+    }
+
+    pub async fn seed_article(&self, sku: &str, reservable: bool) {
+        let answer = self
+            .put(
+                &format!("/api/v1/articles/{sku}"),
+                &json!({"designation": format!("Article {sku}"), "variant": "Blue, M", "ean": "4006381333931", "reservable": reservable}),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+    }
+
+    pub async fn set_stock(&self, store: &str, sku: &str, on_hand: i64) -> Answer {
+        self.put(
+            &format!("/api/v1/stores/{store}/stock"),
+            &json!([{"sku": sku, "on_hand": on_hand}]),
+        )
+        .await
+    }
+
+    pub async fn settings(&self, patch: Value) {
+        let answer = self.patch("/api/v1/settings", &patch).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+    }
+
+    /// Store PAR01, article SKU1 with `on_hand` units, module on.
+    pub async fn shop_with_stock(&self, on_hand: i64) {
+        self.seed_store("PAR01").await;
+        self.seed_article("SKU1", true).await;
+        assert_eq!(self.set_stock("PAR01", "SKU1", on_hand).await.status, 200);
+        self.settings(json!({"module_active": true})).await;
+    }
+
+    /// (on_hand, held, available) of one store and SKU.
+    pub async fn stock_of(&self, store: &str, sku: &str) -> (i64, i64, i64) {
+        let answer = self.get(&format!("/api/v1/stores/{store}/stock")).await;
+        let line = answer
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["sku"] == sku)
+            .cloned()
+            .unwrap_or(json!({"on_hand": 0, "held": 0, "available": 0}));
+        (
+            line["on_hand"].as_i64().unwrap(),
+            line["held"].as_i64().unwrap(),
+            line["available"].as_i64().unwrap(),
+        )
+    }
+
+    /// The database's own word on the invariant: for every stock row,
+    /// `held` equals the units of open reservations, and on_hand >= held >= 0.
+    pub async fn assert_stock_invariant(&self) {
+        let sql = "SELECT s.store_id, s.article_id, s.on_hand, s.held, \
+            CAST(COALESCE((SELECT SUM(l.quantity) FROM reservation_lines l \
+              JOIN reservations r ON r.id = l.reservation_id \
+              WHERE r.store_id = s.store_id AND l.article_id = s.article_id \
+              AND r.state IN ('awaiting_validation','pending','set_aside')), 0) AS BIGINT) AS open_units \
+            FROM stock_levels s";
+        let rows = self
+            .ctx
+            .db
+            .conn()
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.ctx.db.backend(),
+                sql.to_string(),
+            ))
+            .await
+            .unwrap();
+        for row in rows {
+            let on_hand: i64 = row.try_get("", "on_hand").unwrap();
+            let held: i64 = row.try_get("", "held").unwrap();
+            let open_units: i64 = row.try_get("", "open_units").unwrap();
+            assert!(
+                held >= 0 && on_hand >= held,
+                "on_hand {on_hand} held {held}"
+            );
+            assert_eq!(
+                held, open_units,
+                "held must equal the open reservations' units"
+            );
+        }
+    }
+
+    /// Moves the test clock and waits until the sweeper has acted on it.
+    pub async fn advance_and_settle(&self, by: Duration) {
+        self.clock.advance(by);
+        hub::services::deadlines::expire_due(&self.ctx)
+            .await
+            .unwrap();
+    }
+
+    /// Counts rows of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        let row = self
+            .ctx
+            .db
+            .conn()
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.ctx.db.backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get("", "n").unwrap()
+    }
+}
+
+/// A reservation body for one line.
+pub fn reservation_body(store: &str, sku: &str, quantity: i64, customer: Value) -> Value {
+    json!({
+        "store": store,
+        "customer": customer,
+        "lines": [{"sku": sku, "quantity": quantity}],
+        "accept_terms": true
+    })
+}
+
+/// An identified shopper (no validation step).
+pub fn identified(id: &str) -> Value {
+    json!({
+        "first_name": "Marie",
+        "last_name": "Curie",
+        "email": format!("{id}@example.fr"),
+        "identified": true,
+        "external_id": id
+    })
+}
+
+/// An anonymous shopper.
+pub fn anonymous(email: &str) -> Value {
+    json!({"first_name": "Paul", "email": email})
+}
