@@ -61,8 +61,17 @@ pub async fn document() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
+/// `/api/docs` without the slash: the viewer lives at `/api/docs/`.
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/api/docs/"))
+        .finish()
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(document).service(
-        SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi-viewer.json", ApiDoc::openapi()),
-    );
+    cfg.service(document)
+        .route("/api/docs", web::get().to(docs_redirect))
+        .service(
+            SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi-viewer.json", ApiDoc::openapi()),
+        );
 }

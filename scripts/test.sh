@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): formatting, lints, every test on
+# SQLite, then every database test again on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
+
+step "formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "lints (cargo clippy -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+if ! command -v shellcheck >/dev/null 2>&1 && [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ]; then
+    step "installing shellcheck (Debian package)"
+    { apt-get install -y -qq shellcheck || { apt-get update -qq && apt-get install -y -qq shellcheck; }; } >/dev/null 2>&1 ||
+        echo "could not install shellcheck"
+fi
+if command -v shellcheck >/dev/null 2>&1; then
+    step "shell scripts (shellcheck)"
+    shellcheck scripts/*.sh .ci/run
+else
+    step "shellcheck not installed: shell scripts not linted (apt-get install shellcheck)"
+fi
+
+step "all tests on SQLite"
+cargo test --workspace --locked
+
+step "PostgreSQL"
+if [ -n "${STOREHUB_TEST_POSTGRES_URL:-}" ]; then
+    pg_url="$STOREHUB_TEST_POSTGRES_URL"
+else
+    pg_url=$(scripts/ensure-postgres.sh | tail -n 1)
+fi
+export STOREHUB_TEST_POSTGRES_URL="$pg_url"
+# Databases left by earlier runs (each test makes its own copy of a template).
+if command -v psql >/dev/null 2>&1; then
+    psql "$pg_url/postgres" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'storehub_test_%'" |
+        while read -r name; do psql "$pg_url/postgres" -qc "DROP DATABASE IF EXISTS \"$name\"" >/dev/null; done
+fi
+
+step "database tests on PostgreSQL ($pg_url)"
+STOREHUB_TEST_DATABASE=postgres cargo test -p storehub-tests --locked
+
+step "all checks passed in $(( $(date +%s) - started ))s"
