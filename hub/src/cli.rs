@@ -141,5 +141,6 @@ async fn offline_context(settings: &Settings) -> anyhow::Result<AppContext> {
         clock: Arc::new(SystemClock),
         public_url: Arc::from(settings.public_url.as_str()),
         metrics: telemetry::metrics_handle(),
+        live: Default::default(),
     })
 }

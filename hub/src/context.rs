@@ -1,6 +1,9 @@
 //! What every handler and actor can reach: database, clock, links, metrics.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use actix::Recipient;
+use schema::entities::reservation_event;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -15,9 +18,27 @@ pub struct AppContext {
     /// Base of links sent to people, without a trailing slash.
     pub public_url: Arc<str>,
     pub metrics: PrometheusHandle,
+    /// Where committed events go live (store fan-out, reservation timers);
+    /// set once the actors run.
+    pub live: Arc<OnceLock<Recipient<Committed>>>,
 }
 
+/// Events a transaction committed, in the order it appended them.
+#[derive(actix::Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct Committed(pub Vec<reservation_event::Model>);
+
 impl AppContext {
+    /// Tells the live side about committed events. Call after `commit`.
+    pub fn publish(&self, events: Vec<reservation_event::Model>) {
+        if events.is_empty() {
+            return;
+        }
+        if let Some(live) = self.live.get() {
+            live.do_send(Committed(events));
+        }
+    }
+
     pub fn tracking_url(&self, token: &str) -> String {
         format!("{}/t/{token}", self.public_url)
     }

@@ -85,6 +85,7 @@ impl Application {
             clock,
             public_url: Arc::from(public_url),
             metrics: telemetry::metrics_handle(),
+            live: Default::default(),
         };
         DeadlineSweeper::new(
             ctx.clone(),

@@ -3,5 +3,5 @@
 pub mod api_caller;
 pub mod idempotency_key;
 
-pub use api_caller::ApiCaller;
+pub use api_caller::{AdminCaller, ApiCaller};
 pub use idempotency_key::IdempotencyKey;

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ErrorBody};
-use crate::extractors::ApiCaller;
+use crate::extractors::AdminCaller;
 use crate::services::api_keys::{self, ApiKeyView, CreatedApiKey};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -19,7 +19,7 @@ pub struct NewApiKey {
 #[utoipa::path(context_path = "/api/v1", tag = "api-keys", security(("api_key" = [])), responses(
     (status = 200, body = Vec<ApiKeyView>), (status = 401, body = ErrorBody)))]
 #[get("/api-keys")]
-pub async fn list(ctx: web::Data<AppContext>, _: ApiCaller) -> Result<HttpResponse, ApiError> {
+pub async fn list(ctx: web::Data<AppContext>, _: AdminCaller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(api_keys::list(&ctx).await?))
 }
 
@@ -29,7 +29,7 @@ pub async fn list(ctx: web::Data<AppContext>, _: ApiCaller) -> Result<HttpRespon
 #[post("/api-keys")]
 pub async fn create(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     body: web::Json<NewApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Created().json(api_keys::create(&ctx, &body.name).await?))
@@ -41,7 +41,7 @@ pub async fn create(
 #[delete("/api-keys/{id}")]
 pub async fn revoke(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     api_keys::revoke(&ctx, id.into_inner()).await?;

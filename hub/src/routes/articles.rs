@@ -5,14 +5,14 @@ use serde::Deserialize;
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ErrorBody};
-use crate::extractors::ApiCaller;
+use crate::extractors::AdminCaller;
 use crate::services::{catalogue, stock};
 
 /// All articles.
 #[utoipa::path(context_path = "/api/v1", tag = "articles", security(("api_key" = [])), responses(
     (status = 200, body = Vec<catalogue::ArticleBody>)))]
 #[get("/articles")]
-pub async fn list(ctx: web::Data<AppContext>, _: ApiCaller) -> Result<HttpResponse, ApiError> {
+pub async fn list(ctx: web::Data<AppContext>, _: AdminCaller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(catalogue::list_articles(&ctx).await?))
 }
 
@@ -22,7 +22,7 @@ pub async fn list(ctx: web::Data<AppContext>, _: ApiCaller) -> Result<HttpRespon
 #[get("/articles/{sku}")]
 pub async fn get_one(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     sku: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(catalogue::get_article(&ctx, &sku).await?))
@@ -36,7 +36,7 @@ pub async fn get_one(
 #[put("/articles/{sku}")]
 pub async fn replace(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     sku: web::Path<String>,
     body: web::Json<catalogue::ArticleBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -50,7 +50,7 @@ pub async fn replace(
 #[post("/articles/reservable")]
 pub async fn bulk_reservable(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     body: web::Json<catalogue::BulkReservable>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(catalogue::bulk_reservable(&ctx, body.into_inner()).await?))
@@ -68,7 +68,7 @@ pub struct AvailabilityQuery {
 #[get("/availability")]
 pub async fn availability(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     query: web::Query<AvailabilityQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(stock::availability(&ctx, &query.sku).await?))

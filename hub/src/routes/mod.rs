@@ -6,6 +6,7 @@ pub mod openapi;
 pub mod reservations;
 pub mod service;
 pub mod settings;
+pub mod staff;
 pub mod stores;
 pub mod tracking;
 
@@ -19,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .configure(api_keys::configure)
+                .configure(staff::configure)
                 .configure(stores::configure)
                 .configure(articles::configure)
                 .configure(settings::configure)

@@ -1,4 +1,4 @@
-//! Reservations for integrations (and, later, staff).
+//! Reservations: create, read, search, and what integrations and staff do with them.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
 use serde::Deserialize;
@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use crate::context::AppContext;
 use crate::error::{ApiError, ErrorBody};
 use crate::extractors::{ApiCaller, IdempotencyKey};
+use crate::services::handling::{self, CollectBody, PutBackBody, RejectBody};
 use crate::services::reservations::{
     self, CreateReservation, ReservationView, SearchPage, SearchQuery,
 };
@@ -42,10 +43,10 @@ pub async fn create(
 #[get("/reservations")]
 pub async fn search(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    ApiCaller(caller): ApiCaller,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(reservations::search(&ctx, query.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(reservations::search(&ctx, &caller, query.into_inner()).await?))
 }
 
 /// One reservation with its lines and history.
@@ -54,10 +55,10 @@ pub async fn search(
 #[get("/reservations/{number}")]
 pub async fn get_one(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    ApiCaller(caller): ApiCaller,
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(reservations::get(&ctx, &number).await?))
+    Ok(HttpResponse::Ok().json(reservations::get(&ctx, &caller, &number).await?))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -84,9 +85,77 @@ pub async fn cancel(
     Ok(HttpResponse::Ok().json(reservations::cancel(&ctx, &caller, &number, reason).await?))
 }
 
+/// Confirm: the article is set aside for the shopper, who is told it is ready.
+#[utoipa::path(context_path = "/api/v1", tag = "reservations", security(("api_key" = [])), params(("number" = String, Path)), responses(
+    (status = 200, body = ReservationView),
+    (status = 403, description = "not_your_store", body = ErrorBody),
+    (status = 404, description = "unknown_reservation", body = ErrorBody),
+    (status = 409, description = "reservation_already_handled (says who and when)", body = ErrorBody)))]
+#[post("/reservations/{number}/set-aside")]
+pub async fn set_aside(
+    ctx: web::Data<AppContext>,
+    ApiCaller(caller): ApiCaller,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(handling::set_aside(&ctx, &caller, &number).await?))
+}
+
+/// Refuse the reservation with a reason; the stock is released.
+#[utoipa::path(context_path = "/api/v1", tag = "reservations", security(("api_key" = [])), params(("number" = String, Path)),
+    request_body = RejectBody, responses(
+    (status = 200, body = ReservationView),
+    (status = 400, description = "missing_reason", body = ErrorBody),
+    (status = 409, description = "reservation_already_handled", body = ErrorBody)))]
+#[post("/reservations/{number}/reject")]
+pub async fn reject(
+    ctx: web::Data<AppContext>,
+    ApiCaller(caller): ApiCaller,
+    number: web::Path<String>,
+    body: web::Json<RejectBody>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(handling::reject(&ctx, &caller, &number, body.into_inner()).await?))
+}
+
+/// Hand over: optional barcode check, order reference, real customer, added articles.
+#[utoipa::path(context_path = "/api/v1", tag = "reservations", security(("api_key" = [])), params(("number" = String, Path)),
+    request_body = CollectBody, responses(
+    (status = 200, body = ReservationView),
+    (status = 409, description = "reservation_already_handled", body = ErrorBody),
+    (status = 422, description = "scan_mismatch, out_of_stock", body = ErrorBody)))]
+#[post("/reservations/{number}/collect")]
+pub async fn collect(
+    ctx: web::Data<AppContext>,
+    ApiCaller(caller): ApiCaller,
+    number: web::Path<String>,
+    body: Option<web::Json<CollectBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    Ok(HttpResponse::Ok().json(handling::collect(&ctx, &caller, &number, body).await?))
+}
+
+/// After an uncollected set-aside reservation ended: what went back on the shelf.
+#[utoipa::path(context_path = "/api/v1", tag = "reservations", security(("api_key" = [])), params(("number" = String, Path)),
+    request_body = PutBackBody, responses(
+    (status = 200, body = ReservationView),
+    (status = 409, description = "nothing_to_put_back, already_put_back", body = ErrorBody)))]
+#[post("/reservations/{number}/put-back")]
+pub async fn put_back(
+    ctx: web::Data<AppContext>,
+    ApiCaller(caller): ApiCaller,
+    number: web::Path<String>,
+    body: web::Json<PutBackBody>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .json(handling::put_back(&ctx, &caller, &number, body.into_inner()).await?))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create)
         .service(search)
         .service(get_one)
-        .service(cancel);
+        .service(cancel)
+        .service(set_aside)
+        .service(reject)
+        .service(collect)
+        .service(put_back);
 }

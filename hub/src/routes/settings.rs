@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::context::AppContext;
 use crate::domain::settings::BusinessSettings;
 use crate::error::{ApiError, ErrorBody};
-use crate::extractors::ApiCaller;
+use crate::extractors::AdminCaller;
 use crate::services::settings;
 
 /// Settings in force where no store overrides them.
@@ -15,7 +15,7 @@ use crate::services::settings;
 #[get("/settings")]
 pub async fn get_global(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(settings::effective(ctx.db.conn(), None).await?))
 }
@@ -28,7 +28,7 @@ pub async fn get_global(
 #[patch("/settings")]
 pub async fn patch_global(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     body: web::Json<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
     settings::patch(&ctx, None, &body).await?;

@@ -8,14 +8,14 @@ use utoipa::ToSchema;
 use crate::context::AppContext;
 use crate::domain::settings::BusinessSettings;
 use crate::error::{ApiError, ErrorBody};
-use crate::extractors::ApiCaller;
+use crate::extractors::AdminCaller;
 use crate::services::{catalogue, settings, stock};
 
 /// All stores.
 #[utoipa::path(context_path = "/api/v1", tag = "stores", security(("api_key" = [])), responses(
     (status = 200, body = Vec<catalogue::StoreBody>), (status = 401, body = ErrorBody)))]
 #[get("/stores")]
-pub async fn list(ctx: web::Data<AppContext>, _: ApiCaller) -> Result<HttpResponse, ApiError> {
+pub async fn list(ctx: web::Data<AppContext>, _: AdminCaller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(catalogue::list_stores(&ctx).await?))
 }
 
@@ -26,7 +26,7 @@ pub async fn list(ctx: web::Data<AppContext>, _: ApiCaller) -> Result<HttpRespon
 #[post("/stores")]
 pub async fn create(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     body: web::Json<catalogue::StoreBody>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Created().json(catalogue::create_store(&ctx, body.into_inner()).await?))
@@ -38,7 +38,7 @@ pub async fn create(
 #[get("/stores/{code}")]
 pub async fn get_one(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let model = catalogue::get_store(&ctx, &code).await?;
@@ -53,7 +53,7 @@ pub async fn get_one(
 #[put("/stores/{code}")]
 pub async fn replace(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     code: web::Path<String>,
     body: web::Json<catalogue::StoreBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -75,7 +75,7 @@ pub async fn replace(
 #[put("/stores/{code}/stock")]
 pub async fn put_stock(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     code: web::Path<String>,
     body: web::Json<Vec<stock::StockCount>>,
 ) -> Result<HttpResponse, ApiError> {
@@ -88,7 +88,7 @@ pub async fn put_stock(
 #[get("/stores/{code}/stock")]
 pub async fn get_stock(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(stock::store_levels(&ctx, &code).await?))
@@ -108,7 +108,7 @@ pub struct StoreSettings {
 #[get("/stores/{code}/settings")]
 pub async fn get_settings(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let store = catalogue::get_store(&ctx, &code).await?;
@@ -127,7 +127,7 @@ pub async fn get_settings(
 #[patch("/stores/{code}/settings")]
 pub async fn patch_settings(
     ctx: web::Data<AppContext>,
-    _: ApiCaller,
+    _: AdminCaller,
     code: web::Path<String>,
     body: web::Json<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {

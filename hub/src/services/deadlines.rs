@@ -36,8 +36,9 @@ pub async fn expire_due(ctx: &AppContext) -> Result<usize, ApiError> {
                 data: json!({ "reason": reason }),
             };
             match end(ctx, &*tx, &reservation, ending, now).await {
-                Ok(_) => {
+                Ok(event) => {
                     tx.commit().await?;
+                    ctx.publish(vec![event]);
                     expired += 1;
                 }
                 // Someone acted on it between the read and now: nothing to do.

@@ -4,8 +4,10 @@
 pub mod api_keys;
 pub mod catalogue;
 pub mod deadlines;
+pub mod handling;
 pub mod reservations;
 pub mod settings;
+pub mod staff;
 pub mod stock;
 pub mod tracking;
 
@@ -31,11 +33,23 @@ pub fn unknown_store(code: &str) -> ApiError {
     )
 }
 
+/// A signed-in staff member, as the API sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffIdentity {
+    pub id: i64,
+    pub name: String,
+    pub role: staff::Role,
+    /// Stores they belong to (managers: the stores they manage).
+    pub store_ids: Vec<i64>,
+}
+
 /// Who is calling the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    /// A web shop or till, with an API key.
+    /// A web shop or till, with an API key; acts as admin.
     Integration { key_id: i64, name: String },
+    /// A person signed in to the staff app.
+    Staff(StaffIdentity),
 }
 
 impl Caller {
@@ -43,14 +57,21 @@ impl Caller {
     pub fn scope(&self) -> String {
         match self {
             Caller::Integration { key_id, .. } => format!("key:{key_id}"),
+            Caller::Staff(staff) => format!("staff:{}", staff.id),
         }
     }
 
     pub fn event_actor(&self) -> crate::store::events::EventActor {
         match self {
-            Caller::Integration { name, .. } => crate::store::events::EventActor {
+            Caller::Integration { key_id, name } => crate::store::events::EventActor {
                 kind: "integration",
-                id: Some(name.clone()),
+                id: Some(key_id.to_string()),
+                name: Some(name.clone()),
+            },
+            Caller::Staff(staff) => crate::store::events::EventActor {
+                kind: "staff",
+                id: Some(staff.id.to_string()),
+                name: Some(staff.name.clone()),
             },
         }
     }
@@ -59,6 +80,45 @@ impl Caller {
     pub fn source(&self) -> &'static str {
         match self {
             Caller::Integration { .. } => "integration",
+            Caller::Staff(_) => "staff",
+        }
+    }
+
+    /// Catalogue, stock, settings and keys: integrations and admins.
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Caller::Integration { .. } => true,
+            Caller::Staff(staff) => staff.role == staff::Role::Admin,
+        }
+    }
+
+    /// Whether the caller may act on reservations of this store.
+    pub fn can_act_on(&self, store_id: i64) -> bool {
+        self.is_admin()
+            || matches!(self, Caller::Staff(staff) if staff.store_ids.contains(&store_id))
+    }
+
+    /// Refuses callers that are not admins.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                code: "admin_only",
+                message: "Only an admin or an integration key may do this.".into(),
+            })
+        }
+    }
+
+    /// Refuses callers that do not belong to the store.
+    pub fn require_store(&self, store_id: i64, store_code: &str) -> Result<(), ApiError> {
+        if self.can_act_on(store_id) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                code: "not_your_store",
+                message: format!("You are not a member of store `{store_code}`."),
+            })
         }
     }
 }

@@ -278,7 +278,16 @@ fn validate(req: &CreateReservation) -> Result<ValidRequest, ApiError> {
         }
         lines.push((line.sku.clone(), line.quantity));
     }
-    let c = &req.customer;
+    let customer = customer_fields(&req.customer)?;
+    Ok(ValidRequest {
+        store: req.store.clone(),
+        customer,
+        lines,
+    })
+}
+
+/// Checks a shopper's details and derives the identity limits count on.
+fn customer_fields(c: &CustomerInput) -> Result<db::customers::CustomerFields, ApiError> {
     let first_name = c.first_name.trim().to_string();
     if first_name.is_empty() || first_name.len() > 100 {
         return Err(ApiError::invalid(
@@ -336,20 +345,25 @@ fn validate(req: &CreateReservation) -> Result<ValidRequest, ApiError> {
             ));
         }
     };
-    Ok(ValidRequest {
-        store: req.store.clone(),
-        customer: db::customers::CustomerFields {
-            key,
-            email,
-            first_name,
-            last_name: c.last_name.clone().filter(|n| !n.trim().is_empty()),
-            phone,
-            identified: c.identified,
-            external_id: c.external_id.clone(),
-            language,
-        },
-        lines,
+    Ok(db::customers::CustomerFields {
+        key,
+        email,
+        first_name,
+        last_name: c.last_name.clone().filter(|n| !n.trim().is_empty()),
+        phone,
+        identified: c.identified,
+        external_id: c.external_id.clone(),
+        language,
     })
+}
+
+/// Finds or creates the customer described by `input` (locked until commit).
+pub async fn customer_for(
+    conn: &impl ConnectionTrait,
+    input: &CustomerInput,
+    now: DateTime<Utc>,
+) -> Result<customer::Model, ApiError> {
+    Ok(db::customers::upsert_locked(conn, customer_fields(input)?, now).await?)
 }
 
 /// The answer to a create: what to send, and whether it is a replay.
@@ -615,6 +629,7 @@ async fn try_create(
         db::idempotency::complete(&*tx, &caller.scope(), key, 201, &body).await?;
     }
     tx.commit().await?;
+    ctx.publish(vec![event]);
     Ok(CreateOutcome {
         status: 201,
         body,
@@ -629,21 +644,38 @@ pub fn unknown_reservation(number: &str) -> ApiError {
     )
 }
 
-pub async fn get(ctx: &AppContext, number: &str) -> Result<ReservationView, ApiError> {
+pub async fn get(
+    ctx: &AppContext,
+    caller: &Caller,
+    number: &str,
+) -> Result<ReservationView, ApiError> {
     let number = tokens::normalise_number(number);
     let conn = ctx.db.conn();
     let reservation = db::reservations::find_by_number(conn, &number)
         .await?
         .ok_or_else(|| unknown_reservation(&number))?;
-    view(ctx, &load(conn, reservation).await?)
+    let loaded = load(conn, reservation).await?;
+    caller.require_store(loaded.store.id, &loaded.store.code)?;
+    view(ctx, &loaded)
 }
 
-/// A reservation's end: what happens and who did it.
+/// A change to a reservation: what happens, who did it, and what it sets.
 pub struct Ending {
     pub action: Action,
     pub actor: EventActor,
     pub reason: Option<String>,
     pub data: Value,
+}
+
+/// Fields some actions set besides the state.
+#[derive(Default)]
+pub struct ChangeDetails {
+    /// Set aside: until when the shopper may collect.
+    pub pickup_by: Option<DateTime<Utc>>,
+    /// Collected: the order or sale it went to.
+    pub order_ref: Option<String>,
+    /// Collected: the real customer instead of the anonymous default.
+    pub customer_id: Option<i64>,
 }
 
 fn event_kind(to: State) -> &'static str {
@@ -676,9 +708,7 @@ fn already_handled(current: &reservation::Model) -> ApiError {
     )
 }
 
-/// Ends a reservation inside `conn`'s transaction: moves the state (only if
-/// nobody moved it first), releases its stock, appends the event and queues
-/// the messages.
+/// Ends a reservation inside `conn`'s transaction; see [`apply`].
 pub async fn end(
     ctx: &AppContext,
     conn: &impl ConnectionTrait,
@@ -686,39 +716,76 @@ pub async fn end(
     ending: Ending,
     now: DateTime<Utc>,
 ) -> Result<reservation_event::Model, ApiError> {
+    apply(ctx, conn, current, ending, ChangeDetails::default(), now).await
+}
+
+/// Applies an action inside `conn`'s transaction: moves the state (only if
+/// nobody moved it first: of two concurrent actions exactly one wins),
+/// releases the stock when the reservation ends, appends the event and
+/// queues the messages.
+pub async fn apply(
+    ctx: &AppContext,
+    conn: &impl ConnectionTrait,
+    current: &reservation::Model,
+    ending: Ending,
+    details: ChangeDetails,
+    now: DateTime<Utc>,
+) -> Result<reservation_event::Model, ApiError> {
     let from = state_of(current)?;
     let to = transition(from, ending.action).map_err(|_| already_handled(current))?;
-    let update = reservation::ActiveModel {
+    let ends = !to.is_open();
+    let mut update = reservation::ActiveModel {
         state: Set(to.as_str().to_string()),
         updated_at: Set(now),
-        ended_at: Set(Some(now)),
-        handled_by: Set(ending.actor.id.clone().or(current.handled_by.clone())),
-        handled_at: Set(Some(now)),
-        reason: Set(ending.reason.clone().or(current.reason.clone())),
+        // Nobody is reminded about a reservation someone handled.
+        next_reminder_at: Set(None),
         ..Default::default()
     };
+    if ending.actor.kind != "system" || ends {
+        update.handled_by = Set(ending.actor.name.clone().or(current.handled_by.clone()));
+        update.handled_at = Set(Some(now));
+    }
+    if ends {
+        update.ended_at = Set(Some(now));
+    }
+    if let Some(reason) = &ending.reason {
+        update.reason = Set(Some(reason.clone()));
+    }
+    if to == State::SetAside {
+        update.set_aside_at = Set(Some(now));
+        update.was_set_aside = Set(true);
+        update.pickup_by = Set(details.pickup_by);
+    }
+    if let Some(order_ref) = &details.order_ref {
+        update.order_ref = Set(Some(order_ref.clone()));
+    }
+    if let Some(customer_id) = details.customer_id {
+        update.customer_id = Set(customer_id);
+    }
     if !db::reservations::transition(conn, current.id, from, update).await? {
         let latest = db::reservations::find_by_number(conn, &current.number)
             .await?
             .unwrap_or_else(|| current.clone());
         return Err(already_handled(&latest));
     }
-    let lines = db::reservations::lines(conn, current.id).await?;
-    for line in &lines {
-        let consumed = if to == State::Collected {
-            line.quantity
-        } else {
-            0
-        };
-        db::stock::release(
-            conn,
-            current.store_id,
-            line.article_id,
-            line.quantity,
-            consumed,
-            now,
-        )
-        .await?;
+    if ends {
+        let lines = db::reservations::lines(conn, current.id).await?;
+        for line in &lines {
+            let consumed = if to == State::Collected {
+                line.quantity
+            } else {
+                0
+            };
+            db::stock::release(
+                conn,
+                current.store_id,
+                line.article_id,
+                line.quantity,
+                consumed,
+                now,
+            )
+            .await?;
+        }
     }
     let event = db::events::append(
         conn,
@@ -733,11 +800,13 @@ pub async fn end(
     let store = db::stores::find_by_id(conn, current.store_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("store of {} is gone", current.number))?;
-    let customer = db::customers::find_by_id(conn, current.customer_id)
+    let customer_id = details.customer_id.unwrap_or(current.customer_id);
+    let customer = db::customers::find_by_id(conn, customer_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
     let updated = reservation::Model {
         state: to.as_str().to_string(),
+        was_set_aside: current.was_set_aside || to == State::SetAside,
         ..current.clone()
     };
     let links = Links {
@@ -745,7 +814,7 @@ pub async fn end(
         validation_url: None,
     };
     notify::enqueue_for_event(conn, &event, &updated, &customer, &store, &links, now).await?;
-    metrics::counter!("storehub_reservations_ended_total", "state" => to.as_str()).increment(1);
+    metrics::counter!("storehub_reservation_changes_total", "to" => to.as_str()).increment(1);
     Ok(event)
 }
 
@@ -762,18 +831,23 @@ pub async fn cancel(
     let current = db::reservations::find_by_number(&*tx, &number)
         .await?
         .ok_or_else(|| unknown_reservation(&number))?;
+    let store = db::stores::find_by_id(&*tx, current.store_id)
+        .await?
+        .ok_or_else(|| unknown_reservation(&number))?;
+    caller.require_store(store.id, &store.code)?;
     let ending = Ending {
         action: Action::Cancel,
         actor: caller.event_actor(),
         reason: reason.clone(),
         data: json!({ "reason": reason }),
     };
-    end(ctx, &*tx, &current, ending, now).await?;
+    let event = end(ctx, &*tx, &current, ending, now).await?;
     let latest = db::reservations::find_by_number(&*tx, &number)
         .await?
         .ok_or_else(|| unknown_reservation(&number))?;
     let loaded = load(&*tx, latest).await?;
     tx.commit().await?;
+    ctx.publish(vec![event]);
     view(ctx, &loaded)
 }
 
@@ -833,7 +907,11 @@ fn non_empty(text: &Option<String>) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-pub async fn search(ctx: &AppContext, query: SearchQuery) -> Result<SearchPage, ApiError> {
+pub async fn search(
+    ctx: &AppContext,
+    caller: &Caller,
+    query: SearchQuery,
+) -> Result<SearchPage, ApiError> {
     let conn = ctx.db.conn();
     let page = query.page.unwrap_or(1);
     let per_page = query.per_page.unwrap_or(50);
@@ -849,7 +927,12 @@ pub async fn search(ctx: &AppContext, query: SearchQuery) -> Result<SearchPage, 
         let store = db::stores::find_by_code(conn, &code)
             .await?
             .ok_or_else(|| unknown_store(&code))?;
-        filter.store_id = Some(store.id);
+        caller.require_store(store.id, &store.code)?;
+        filter.store_ids = Some(vec![store.id]);
+    } else if let Caller::Staff(staff) = caller
+        && !caller.is_admin()
+    {
+        filter.store_ids = Some(staff.store_ids.clone());
     }
     if let Some(states) = non_empty(&query.state) {
         for name in states.split(',').map(str::trim) {

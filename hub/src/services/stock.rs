@@ -70,6 +70,7 @@ pub async fn put_counts(
         .await?
         .ok_or_else(|| unknown_store(store_code))?;
     let mut auto_cancelled = Vec::new();
+    let mut events = Vec::new();
     for count in &counts {
         let article = db::articles::find_by_sku(&*tx, &count.sku)
             .await?
@@ -104,7 +105,7 @@ pub async fn put_counts(
                         reason: Some("stock_gone".into()),
                         data: json!({ "reason": "stock_gone", "sku": count.sku, "on_hand": count.on_hand }),
                     };
-                    end(ctx, &*tx, reservation, ending, now).await?;
+                    events.push(end(ctx, &*tx, reservation, ending, now).await?);
                     auto_cancelled.push(reservation.number.clone());
                 }
             }
@@ -112,6 +113,7 @@ pub async fn put_counts(
         db::stock::set_on_hand(&*tx, store.id, article.id, count.on_hand, now).await?;
     }
     tx.commit().await?;
+    ctx.publish(events);
     Ok(StockUpdateResult {
         updated: counts.len(),
         auto_cancelled,

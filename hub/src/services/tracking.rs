@@ -117,8 +117,9 @@ pub async fn cancel(ctx: &AppContext, token: &str) -> Result<TrackingView, ApiEr
         reason: Some("cancelled_by_shopper".into()),
         data: json!({ "reason": "cancelled_by_shopper" }),
     };
-    end(ctx, &*tx, &current, ending, now).await?;
+    let event = end(ctx, &*tx, &current, ending, now).await?;
     tx.commit().await?;
+    ctx.publish(vec![event]);
     view(ctx, token).await
 }
 
@@ -225,5 +226,6 @@ pub async fn validate(ctx: &AppContext, token: &str) -> Result<ValidationResult,
     };
     notify::enqueue_for_event(&*tx, &event, &updated, &customer, &store, &links, now).await?;
     tx.commit().await?;
+    ctx.publish(vec![event]);
     Ok(result(ValidationOutcome::Validated))
 }

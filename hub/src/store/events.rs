@@ -14,6 +14,8 @@ pub struct EventActor {
     /// `shopper`, `staff`, `integration` or `system`.
     pub kind: &'static str,
     pub id: Option<String>,
+    /// How people read it ("Julie Martin"); recorded as who handled it.
+    pub name: Option<String>,
 }
 
 impl EventActor {
@@ -21,12 +23,14 @@ impl EventActor {
         Self {
             kind: "system",
             id: None,
+            name: None,
         }
     }
     pub fn shopper() -> Self {
         Self {
             kind: "shopper",
             id: None,
+            name: None,
         }
     }
 }
@@ -49,6 +53,7 @@ pub async fn append(
         kind: Set(kind.to_string()),
         actor_kind: Set(actor.kind.to_string()),
         actor_id: Set(actor.id.clone()),
+        actor_name: Set(actor.name.clone()),
         at: Set(at),
         data: Set(data.to_string()),
         ..Default::default()
@@ -62,6 +67,7 @@ pub async fn append(
         kind: kind.to_string(),
         actor_kind: actor.kind.to_string(),
         actor_id: actor.id.clone(),
+        actor_name: actor.name.clone(),
         at,
         data: data.to_string(),
     })

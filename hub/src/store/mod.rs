@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod outbox;
 pub mod reservations;
 pub mod settings;
+pub mod staff;
 pub mod stock;
 pub mod stores;
 

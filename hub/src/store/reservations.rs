@@ -38,6 +38,55 @@ pub async fn find_by_number(
         .await
 }
 
+pub async fn find_by_id(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<reservation::Model>, DbErr> {
+    reservation::Entity::find_by_id(id).one(conn).await
+}
+
+/// Records how many units of a line went back on the shelf.
+pub async fn set_put_back(
+    conn: &impl ConnectionTrait,
+    line_id: i64,
+    quantity: i64,
+) -> Result<(), DbErr> {
+    reservation_line::Entity::update_many()
+        .col_expr(
+            reservation_line::Column::PutBackQuantity,
+            Expr::value(quantity),
+        )
+        .filter(reservation_line::Column::Id.eq(line_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets the reintegration once; false if it was already recorded.
+pub async fn mark_put_back(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    reintegration: &str,
+    by: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = reservation::Entity::update_many()
+        .col_expr(
+            reservation::Column::Reintegration,
+            Expr::value(reintegration),
+        )
+        .col_expr(
+            reservation::Column::HandledBy,
+            Expr::value(by.map(str::to_string)),
+        )
+        .col_expr(reservation::Column::UpdatedAt, Expr::value(now))
+        .filter(reservation::Column::Id.eq(id))
+        .filter(reservation::Column::Reintegration.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
 pub async fn find_by_tracking_token(
     conn: &impl ConnectionTrait,
     token: &str,
@@ -177,7 +226,8 @@ pub async fn pickup_due(
 /// The back-office search filters of SPEC.md.
 #[derive(Debug, Default, Clone)]
 pub struct SearchFilter {
-    pub store_id: Option<i64>,
+    /// Only these stores (a staff member's own, say).
+    pub store_ids: Option<Vec<i64>>,
     pub states: Vec<State>,
     pub number: Option<String>,
     /// Words of the customer's name or email.
@@ -231,8 +281,8 @@ pub async fn search(
     per_page: u64,
 ) -> Result<(Vec<reservation::Model>, u64), DbErr> {
     let mut condition = Condition::all();
-    if let Some(store_id) = filter.store_id {
-        condition = condition.add(reservation::Column::StoreId.eq(store_id));
+    if let Some(store_ids) = &filter.store_ids {
+        condition = condition.add(reservation::Column::StoreId.is_in(store_ids.clone()));
     }
     if !filter.states.is_empty() {
         condition = condition.add(

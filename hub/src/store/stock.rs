@@ -88,6 +88,38 @@ pub async fn release(
     Ok(())
 }
 
+/// Takes units out of stock that are gone (not put back on the shelf),
+/// never below what is held.
+pub async fn remove_units(
+    conn: &impl ConnectionTrait,
+    store_id: i64,
+    article_id: i64,
+    units: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let level = level(conn, store_id, article_id).await?;
+    let removable = Ord::max(Ord::min(units, level.available()), 0);
+    if removable == 0 {
+        return Ok(());
+    }
+    stock_level::Entity::update_many()
+        .col_expr(
+            stock_level::Column::OnHand,
+            Expr::col(stock_level::Column::OnHand).sub(removable),
+        )
+        .col_expr(stock_level::Column::UpdatedAt, Expr::value(now))
+        .filter(stock_level::Column::StoreId.eq(store_id))
+        .filter(stock_level::Column::ArticleId.eq(article_id))
+        .filter(
+            Expr::col(stock_level::Column::OnHand)
+                .sub(Expr::col(stock_level::Column::Held))
+                .gte(removable),
+        )
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Sets the till's count. The caller has already made room (auto-cancels).
 pub async fn set_on_hand(
     conn: &impl ConnectionTrait,

@@ -31,6 +31,11 @@ pub struct Model {
     pub reason: Option<String>,
     pub was_set_aside: bool,
     pub version: i32,
+    /// When the team is next reminded while pending (counted in opening time).
+    pub next_reminder_at: Option<DateTimeUtc>,
+    pub reminders_sent: i32,
+    /// When the overdue escalation went out (at most once).
+    pub overdue_notified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ pub struct Model {
     pub kind: String,
     pub actor_kind: String,
     pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
     pub at: DateTimeUtc,
     /// JSON details of the change (reason, order ref, lines put back...).
     #[sea_orm(column_type = "Text")]
