@@ -41,6 +41,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
+    /// Manage staff accounts.
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
     /// Run the hub with demo stores, articles and stock on a local SQLite file.
     Demo {
         /// Listen address.
@@ -55,6 +60,24 @@ pub enum ApiKeyAction {
     Create {
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffAction {
+    /// Create an account; the password is read from standard input (first line).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// staff, manager or admin.
+        #[arg(long)]
+        role: String,
+        /// Store codes, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        stores: Vec<String>,
+        /// Display name (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -99,6 +122,45 @@ pub fn main() -> ExitCode {
                 println!("{}", created.key);
                 Ok(())
             }
+            Command::Staff {
+                action:
+                    StaffAction::Create {
+                        email,
+                        role,
+                        stores,
+                        name,
+                    },
+            } => {
+                let role = services::staff::Role::parse(&role).ok_or_else(|| {
+                    anyhow::anyhow!("--role is staff, manager or admin, not `{role}`")
+                })?;
+                let mut password = String::new();
+                std::io::stdin().read_line(&mut password)?;
+                let password = password.trim_end_matches(['\r', '\n']).to_string();
+                let ctx = offline_context(&settings).await?;
+                let name =
+                    name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+                let created = services::staff::create(
+                    &ctx,
+                    services::staff::NewStaff {
+                        email,
+                        name,
+                        password,
+                        role,
+                        stores,
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "{} account {} (id {}) created for stores [{}].",
+                    created.role.as_str(),
+                    created.email,
+                    created.id,
+                    created.stores.join(", ")
+                );
+                Ok(())
+            }
             Command::Demo { bind } => {
                 settings.bind = bind;
                 if std::env::var_os("STOREHUB_DATABASE__URL").is_none() {
@@ -141,6 +203,7 @@ async fn offline_context(settings: &Settings) -> anyhow::Result<AppContext> {
         clock: Arc::new(SystemClock),
         public_url: Arc::from(settings.public_url.as_str()),
         metrics: telemetry::metrics_handle(),
-        live: Default::default(),
+        directory: Default::default(),
+        realtime: settings.realtime.clone(),
     })
 }

@@ -19,7 +19,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub log: LogSettings,
     pub http: HttpSettings,
-    pub timers: TimerSettings,
+    pub realtime: RealtimeSettings,
 }
 
 #[derive(Clone, Deserialize)]
@@ -53,11 +53,18 @@ pub struct HttpSettings {
 
 #[derive(Clone, Deserialize)]
 #[serde(default)]
-pub struct TimerSettings {
-    /// How often the deadline sweeper looks for due deadlines, in milliseconds.
-    /// Deadlines live in the database; this is only how soon after one passes
-    /// it is acted on.
-    pub sweep_interval_ms: u64,
+pub struct RealtimeSettings {
+    /// Frames a staff WebSocket may have waiting; a client further behind is
+    /// disconnected (it catches up by sequence number when it reconnects).
+    pub queue_frames: usize,
+    /// Seconds between pings to each staff WebSocket.
+    pub heartbeat_secs: u64,
+    /// Seconds without any message from a client before it is dropped.
+    pub client_timeout_secs: u64,
+    /// Most missed events replayed on resubscribe; further behind gets a snapshot.
+    pub replay_limit: u64,
+    /// Largest message a client may send, in bytes.
+    pub max_frame_bytes: usize,
 }
 
 impl Default for Settings {
@@ -68,7 +75,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
             http: HttpSettings::default(),
-            timers: TimerSettings::default(),
+            realtime: RealtimeSettings::default(),
         }
     }
 }
@@ -101,10 +108,14 @@ impl Default for HttpSettings {
     }
 }
 
-impl Default for TimerSettings {
+impl Default for RealtimeSettings {
     fn default() -> Self {
         Self {
-            sweep_interval_ms: 1000,
+            queue_frames: 256,
+            heartbeat_secs: 15,
+            client_timeout_secs: 45,
+            replay_limit: 1000,
+            max_frame_bytes: 4096,
         }
     }
 }
@@ -165,7 +176,7 @@ impl fmt::Debug for Settings {
             .field("database", &self.database)
             .field("log.level", &self.log.level)
             .field("http.max_body_bytes", &self.http.max_body_bytes)
-            .field("timers.sweep_interval_ms", &self.timers.sweep_interval_ms)
+            .field("realtime.queue_frames", &self.realtime.queue_frames)
             .finish()
     }
 }

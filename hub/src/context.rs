@@ -2,8 +2,10 @@
 
 use std::sync::{Arc, OnceLock};
 
-use actix::Recipient;
+use actix::Addr;
 use schema::entities::reservation_event;
+
+use crate::actors::directory::Directory;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -18,9 +20,10 @@ pub struct AppContext {
     /// Base of links sent to people, without a trailing slash.
     pub public_url: Arc<str>,
     pub metrics: PrometheusHandle,
-    /// Where committed events go live (store fan-out, reservation timers);
-    /// set once the actors run.
-    pub live: Arc<OnceLock<Recipient<Committed>>>,
+    pub realtime: crate::config::RealtimeSettings,
+    /// The actor directory: committed events go live through it (store
+    /// fan-out, reservation timers). Set once the actors run.
+    pub directory: Arc<OnceLock<Addr<Directory>>>,
 }
 
 /// Events a transaction committed, in the order it appended them.
@@ -34,8 +37,8 @@ impl AppContext {
         if events.is_empty() {
             return;
         }
-        if let Some(live) = self.live.get() {
-            live.do_send(Committed(events));
+        if let Some(directory) = self.directory.get() {
+            directory.do_send(Committed(events));
         }
     }
 

@@ -8,6 +8,7 @@ use crate::domain::opening_hours::WeeklyJson;
 use crate::services::{
     self,
     catalogue::{ArticleBody, StoreBody},
+    staff::Role,
     stock::StockCount,
 };
 use crate::store;
@@ -94,6 +95,36 @@ const ARTICLES: [(&str, &str, &str); 20] = [
     ("SHORT-BAIN-M", "Short de bain", "Corail, M"),
 ];
 
+/// The password of every demo account (the demo is for trying, not for real use).
+pub const DEMO_PASSWORD: &str = "storehub-demo";
+
+const DEMO_STAFF: &[(&str, &str, Role, &[&str])] = &[
+    (
+        "julie@demo.storehub.test",
+        "Julie (Paris)",
+        Role::Staff,
+        &["PAR01"],
+    ),
+    (
+        "karim@demo.storehub.test",
+        "Karim (Lyon)",
+        Role::Staff,
+        &["LYO01"],
+    ),
+    (
+        "lea@demo.storehub.test",
+        "Léa (Montréal)",
+        Role::Staff,
+        &["MTL01"],
+    ),
+    (
+        "manon@demo.storehub.test",
+        "Manon (manager)",
+        Role::Manager,
+        &["PAR01", "LYO01"],
+    ),
+];
+
 /// Check digit of an EAN-13 from its first twelve digits.
 fn ean13(first_twelve: u64) -> String {
     let digits = format!("{first_twelve:012}");
@@ -140,6 +171,16 @@ pub async fn seed_and_print(ctx: &AppContext, port: u16) -> anyhow::Result<()> {
                 .await
                 .map_err(fail)?;
         }
+        for (email, name, role, stores) in DEMO_STAFF {
+            let new = services::staff::NewStaff {
+                email: email.to_string(),
+                name: name.to_string(),
+                password: DEMO_PASSWORD.to_string(),
+                role: *role,
+                stores: stores.iter().map(|s| s.to_string()).collect(),
+            };
+            services::staff::create(ctx, new).await.map_err(fail)?;
+        }
         let mut switch_on = Map::new();
         switch_on.insert("module_active".into(), json!(true));
         services::settings::patch(ctx, None, &switch_on)
@@ -157,11 +198,21 @@ pub async fn seed_and_print(ctx: &AppContext, port: u16) -> anyhow::Result<()> {
          \n  Readiness:     {base}/ready\
          \n  Stores:        PAR01 (Paris), LYO01 (Lyon), MTL01 (Montréal); 20 articles with stock\
          \n  API key:       {key}\
+         \n  Staff logins:  {logins} (password: {DEMO_PASSWORD})\
          \n\nTry:\n  curl -H 'Authorization: Bearer {key}' {base}/api/v1/availability?sku=SNEAK-WHT-42\
          \n  curl -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\
          \n       -d '{{\"store\":\"PAR01\",\"customer\":{{\"first_name\":\"Marie\",\"email\":\"marie@example.fr\",\"identified\":true,\"external_id\":\"C42\"}},\"lines\":[{{\"sku\":\"SNEAK-WHT-42\",\"quantity\":1}}],\"accept_terms\":true}}' \\\
          \n       {base}/api/v1/reservations\n",
-        key = key.key
+        key = key.key,
+        logins = DEMO_STAFF
+            .iter()
+            .map(|(email, _, role, stores)| format!(
+                "{email} ({} of {})",
+                role.as_str(),
+                stores.join("+")
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     Ok(())
 }

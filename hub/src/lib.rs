@@ -15,6 +15,7 @@ pub mod error;
 pub mod extractors;
 pub mod notify;
 pub mod pages;
+pub mod realtime;
 pub mod routes;
 pub mod services;
 pub mod startup;

@@ -4,9 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use schema::entities::{customer, reservation, reservation_event, store};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
+use crate::error::ApiError;
+use crate::services::alert_lists::{Audience, recipients};
 use crate::store::outbox;
 
 /// Outbox topic of shopper emails.
@@ -27,18 +29,20 @@ fn shopper_template(kind: &str) -> Option<&'static str> {
     })
 }
 
-/// Whether the store's team is alerted of an event kind.
-fn alerts_team(
+/// Who on the store's side hears of an event kind, if anyone.
+fn team_audience(
     kind: &str,
     reservation: &reservation::Model,
     event: &reservation_event::Model,
-) -> bool {
+) -> Option<Audience> {
     match kind {
-        "created" | "reminder" | "overdue" | "auto_cancelled" | "restock" => true,
+        "created" | "reminder" | "auto_cancelled" | "restock" => Some(Audience::Team),
+        // Past the confirmation deadline: escalate to the managers.
+        "overdue" => Some(Audience::Managers),
         // The team must put the article back on the shelf.
-        "expired" => reservation.was_set_aside,
-        "cancelled" => event.actor_kind == "shopper",
-        _ => false,
+        "expired" if reservation.was_set_aside => Some(Audience::Team),
+        "cancelled" if event.actor_kind == "shopper" => Some(Audience::Team),
+        _ => None,
     }
 }
 
@@ -56,7 +60,7 @@ pub async fn enqueue_for_event(
     store: &store::Model,
     links: &Links,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), ApiError> {
     let prefix = format!("ev:{}:{}", event.store_id, event.seq);
     if let (Some(template), Some(email)) = (shopper_template(&event.kind), &customer.email) {
         let payload = json!({
@@ -78,14 +82,37 @@ pub async fn enqueue_for_event(
         )
         .await?;
     }
-    if alerts_team(&event.kind, reservation, event) {
-        let payload = json!({
+    if let Some(audience) = team_audience(&event.kind, reservation, event) {
+        let settings = crate::services::settings::effective(conn, Some(store.id)).await?;
+        let people = recipients(conn, store, settings.alert_recipients, audience, now).await?;
+        let base = json!({
             "kind": event.kind,
             "store": store.code,
             "seq": event.seq,
             "number": reservation.number,
         });
-        outbox::enqueue(conn, TEAM_ALERT, &format!("{prefix}:team"), payload, now).await?;
+        let mut queued = 0;
+        for person in &people {
+            for channel in &person.channels {
+                let mut payload = base.clone();
+                payload["staff_id"] = json!(person.staff_id);
+                payload["channel"] = json!(channel);
+                if channel == "email" {
+                    payload["to"] = json!(person.email);
+                }
+                let key = format!("{prefix}:staff:{}:{channel}", person.staff_id);
+                outbox::enqueue(conn, TEAM_ALERT, &key, payload, now).await?;
+                queued += 1;
+            }
+        }
+        if queued == 0 && audience == Audience::Team {
+            // Nobody reachable on the list: the store's own mailbox hears it.
+            let mut payload = base;
+            payload["channel"] = json!("email");
+            payload["to"] = json!(store.email);
+            payload["fallback"] = json!(true);
+            outbox::enqueue(conn, TEAM_ALERT, &format!("{prefix}:store"), payload, now).await?;
+        }
     }
     Ok(())
 }

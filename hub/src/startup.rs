@@ -3,14 +3,13 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::Actor;
 use actix_web::{App, HttpRequest, HttpServer, ResponseError, dev::Server, error, web};
 use sea_orm_migration::MigratorTrait;
 use tracing_actix_web::TracingLogger;
 
-use crate::actors::deadline_sweeper::DeadlineSweeper;
+use crate::actors::directory::Directory;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::context::AppContext;
@@ -85,13 +84,12 @@ impl Application {
             clock,
             public_url: Arc::from(public_url),
             metrics: telemetry::metrics_handle(),
-            live: Default::default(),
+            directory: Default::default(),
+            realtime: settings.realtime.clone(),
         };
-        DeadlineSweeper::new(
-            ctx.clone(),
-            Duration::from_millis(settings.timers.sweep_interval_ms.max(10)),
-        )
-        .start();
+        let directory = Directory::new(ctx.clone()).start();
+        // Only this function sets it, once per context.
+        let _ = ctx.directory.set(directory);
 
         let data = web::Data::new(ctx.clone());
         let max_body = settings.http.max_body_bytes;

@@ -145,7 +145,6 @@ pub async fn spawn_app_on(database_url: String, clock: TestClock) -> TestApp {
     settings.database.url = database_url.clone();
     settings.database.max_connections = 5;
     settings.http.workers = 1;
-    settings.timers.sweep_interval_ms = 20;
     let app = Application::build(settings, Arc::new(clock.clone()))
         .await
         .expect("the hub starts");
@@ -378,12 +377,85 @@ impl TestApp {
         }
     }
 
-    /// Moves the test clock and waits until the sweeper has acted on it.
+    /// Moves the test clock and waits until every timer due by then fired.
     pub async fn advance_and_settle(&self, by: Duration) {
         self.clock.advance(by);
-        hub::services::deadlines::expire_due(&self.ctx)
+        self.settle().await;
+    }
+
+    /// Waits until every reservation actor has fired what is due now.
+    pub async fn settle(&self) {
+        let directory = self.ctx.directory.get().expect("actors run").clone();
+        directory
+            .send(hub::actors::directory::Settle)
             .await
             .unwrap();
+    }
+
+    /// Creates a staff account and signs it in; returns the token.
+    pub async fn staff(&self, email: &str, role: &str, stores: &[&str]) -> String {
+        let made = self
+            .post(
+                "/api/v1/staff",
+                &json!({"email": email, "name": email.split('@').next().unwrap(), "password": STAFF_PASSWORD, "role": role, "stores": stores}),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{made:?}");
+        self.login(email).await
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        let answer = self
+            .post_anonymous_json(
+                "/api/v1/auth/login",
+                &json!({"email": email, "password": STAFF_PASSWORD}),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        answer.body["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn post_anonymous_json(&self, path: &str, body: &Value) -> Answer {
+        read(
+            self.client
+                .post(self.url(path))
+                .json(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// A request with a staff token instead of the API key.
+    pub async fn as_staff(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    /// Opens the staff WebSocket with a token in the URL.
+    pub async fn websocket(&self, token: &str) -> WsClient {
+        let url = format!(
+            "{}/api/v1/ws?token={token}",
+            self.address.replace("http://", "ws://")
+        );
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut client = WsClient { stream };
+        let hello = client.next_json().await;
+        assert_eq!(hello["type"], "hello", "{hello}");
+        client
     }
 
     /// Counts rows of a table.
@@ -427,4 +499,86 @@ pub fn identified(id: &str) -> Value {
 /// An anonymous shopper.
 pub fn anonymous(email: &str) -> Value {
     json!({"first_name": "Paul", "email": email})
+}
+
+/// The password of every staff account the tests make.
+pub const STAFF_PASSWORD: &str = "correct horse battery";
+
+/// A WebSocket client speaking JSON text frames.
+pub struct WsClient {
+    pub stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl WsClient {
+    pub async fn send_json(&mut self, value: &Value) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(
+                value.to_string(),
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// The next JSON frame, skipping pings; panics after 5 s.
+    pub async fn next_json(&mut self) -> Value {
+        self.try_next_json(std::time::Duration::from_secs(5))
+            .await
+            .expect("a frame within 5 s")
+    }
+
+    /// The next JSON frame, or None after `wait` or when the socket closes.
+    pub async fn try_next_json(&mut self, wait: std::time::Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            match next.ok()? {
+                Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// The close frame's reason, waiting up to 5 s.
+    pub async fn close_reason(&mut self) -> Option<String> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??
+            {
+                Ok(Message::Close(Some(frame))) => return Some(frame.reason.to_string()),
+                Ok(Message::Close(None)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// Subscribes and collects frames until every store said `subscribed`.
+    pub async fn subscribe(&mut self, stores: Value) -> Vec<Value> {
+        let expected = stores.as_object().unwrap().len();
+        self.send_json(&json!({"type": "subscribe", "stores": stores}))
+            .await;
+        let mut frames = Vec::new();
+        let mut done = 0;
+        while done < expected {
+            let frame = self.next_json().await;
+            if frame["type"] == "subscribed"
+                || (frame["type"] == "error" && frame["store"].is_string())
+            {
+                done += 1;
+            }
+            frames.push(frame);
+        }
+        frames
+    }
 }

@@ -7,4 +7,5 @@ pub mod opening_hours;
 pub mod reservation;
 pub mod settings;
 pub mod stock;
+pub mod timers;
 pub mod tokens;

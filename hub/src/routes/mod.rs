@@ -1,8 +1,11 @@
 //! HTTP handlers: extract, call one service, map the answer.
 
+pub mod alert_lists;
 pub mod api_keys;
 pub mod articles;
+pub mod board;
 pub mod openapi;
+pub mod realtime;
 pub mod reservations;
 pub mod service;
 pub mod settings;
@@ -20,11 +23,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .configure(api_keys::configure)
+                .configure(board::configure)
+                .configure(alert_lists::configure)
                 .configure(staff::configure)
                 .configure(stores::configure)
                 .configure(articles::configure)
                 .configure(settings::configure)
                 .configure(reservations::configure)
-                .configure(tracking::configure_api),
+                .configure(tracking::configure_api)
+                .configure(realtime::configure),
         );
 }

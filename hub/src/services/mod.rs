@@ -1,14 +1,16 @@
 //! Use cases. Each opens a transaction, asks `domain` what is allowed, writes
 //! through `store` (state, event and outbox rows together) and commits.
 
+pub mod alert_lists;
 pub mod api_keys;
+pub mod board;
 pub mod catalogue;
-pub mod deadlines;
 pub mod handling;
 pub mod reservations;
 pub mod settings;
 pub mod staff;
 pub mod stock;
+pub mod timers;
 pub mod tracking;
 
 use schema::entities::store;

@@ -550,17 +550,20 @@ async fn try_create(
 
     let needs_validation = !identified && settings.email_validation_for_anonymous;
     let hours = opening_hours_of(&store)?;
-    let (state, validate_by, confirm_by, validation_token) = if needs_validation {
+    let (state, validate_by, confirm_by, validation_token, next_reminder_at) = if needs_validation {
         let until = now + chrono::Duration::hours(i64::from(settings.validation_link_hours));
-        (
-            State::AwaitingValidation,
-            Some(until),
-            None,
-            Some(tokens::secret_token()),
-        )
+        let token = Some(tokens::secret_token());
+        (State::AwaitingValidation, Some(until), None, token, None)
     } else {
         let confirm_by = hours.add_open_minutes(now, settings.confirm_within_minutes);
-        (State::Pending, None, Some(confirm_by), None)
+        let remind_at = hours.add_open_minutes(now, settings.reminder_every_minutes);
+        (
+            State::Pending,
+            None,
+            Some(confirm_by),
+            None,
+            Some(remind_at),
+        )
     };
     let reservation = match db::reservations::insert(
         &*tx,
@@ -576,6 +579,8 @@ async fn try_create(
             validation_token: Set(validation_token.clone()),
             validate_by: Set(validate_by),
             confirm_by: Set(confirm_by),
+            next_reminder_at: Set(next_reminder_at),
+            reminders_sent: Set(0),
             was_set_aside: Set(false),
             version: Set(0),
             ..Default::default()

@@ -187,13 +187,15 @@ pub async fn validate(ctx: &AppContext, token: &str) -> Result<ValidationResult,
         .await?
         .ok_or_else(|| anyhow::anyhow!("store of {} is gone", current.number))?;
     let settings = super::settings::effective(&*tx, Some(store.id)).await?;
-    let confirm_by =
-        opening_hours_of(&store)?.add_open_minutes(now, settings.confirm_within_minutes);
+    let hours = opening_hours_of(&store)?;
+    let confirm_by = hours.add_open_minutes(now, settings.confirm_within_minutes);
+    let remind_at = hours.add_open_minutes(now, settings.reminder_every_minutes);
     let to = transition(state, Action::Validate).map_err(|e| anyhow::anyhow!("{e}"))?;
     let update = reservation::ActiveModel {
         state: Set(to.as_str().to_string()),
         validated_at: Set(Some(now)),
         confirm_by: Set(Some(confirm_by)),
+        next_reminder_at: Set(Some(remind_at)),
         updated_at: Set(now),
         ..Default::default()
     };

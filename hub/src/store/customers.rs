@@ -83,6 +83,16 @@ pub async fn find_by_id(
     customer::Entity::find_by_id(id).one(conn).await
 }
 
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> Result<Vec<customer::Model>, DbErr> {
+    customer::Entity::find()
+        .filter(customer::Column::Id.is_in(ids))
+        .all(conn)
+        .await
+}
+
 /// Open reservations and units held by one customer.
 pub async fn totals(
     conn: &impl ConnectionTrait,

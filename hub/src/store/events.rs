@@ -83,3 +83,36 @@ pub async fn for_reservation(
         .all(conn)
         .await
 }
+
+/// A store's events with `from <= seq < to`, in order.
+pub async fn for_store_range(
+    conn: &impl ConnectionTrait,
+    store_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<reservation_event::Model>, DbErr> {
+    reservation_event::Entity::find()
+        .filter(reservation_event::Column::StoreId.eq(store_id))
+        .filter(reservation_event::Column::Seq.gte(from))
+        .filter(reservation_event::Column::Seq.lt(to))
+        .order_by_asc(reservation_event::Column::Seq)
+        .all(conn)
+        .await
+}
+
+/// Up to `limit` events of a store after `after`, in order.
+pub async fn for_store_after(
+    conn: &impl ConnectionTrait,
+    store_id: i64,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<reservation_event::Model>, DbErr> {
+    use sea_orm::QuerySelect;
+    reservation_event::Entity::find()
+        .filter(reservation_event::Column::StoreId.eq(store_id))
+        .filter(reservation_event::Column::Seq.gt(after))
+        .order_by_asc(reservation_event::Column::Seq)
+        .limit(limit)
+        .all(conn)
+        .await
+}

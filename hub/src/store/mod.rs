@@ -1,6 +1,7 @@
 //! sea-orm queries, one file per table group. Each function takes any
 //! connection (pool or transaction), so services decide the transaction.
 
+pub mod alert_lists;
 pub mod api_keys;
 pub mod articles;
 pub mod customers;

@@ -62,6 +62,60 @@ pub async fn set_put_back(
     Ok(())
 }
 
+/// Moves the reminder schedule on by one, only if it is still `due` and the
+/// reservation still pending (so a reminder is sent once, whoever fires it).
+pub async fn advance_reminder(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    due: DateTime<Utc>,
+    next: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = reservation::Entity::update_many()
+        .col_expr(
+            reservation::Column::RemindersSent,
+            Expr::col(reservation::Column::RemindersSent).add(1),
+        )
+        .col_expr(reservation::Column::NextReminderAt, Expr::value(next))
+        .filter(reservation::Column::Id.eq(id))
+        .filter(reservation::Column::State.eq(State::Pending.as_str()))
+        .filter(reservation::Column::NextReminderAt.eq(due))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Records the overdue escalation once.
+pub async fn mark_overdue(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = reservation::Entity::update_many()
+        .col_expr(reservation::Column::OverdueNotifiedAt, Expr::value(now))
+        .filter(reservation::Column::Id.eq(id))
+        .filter(reservation::Column::State.eq(State::Pending.as_str()))
+        .filter(reservation::Column::OverdueNotifiedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Every reservation that still has a timer (open ones), for the boot rebuild.
+pub async fn live_ids(conn: &impl ConnectionTrait) -> Result<Vec<(i64, i64)>, DbErr> {
+    reservation::Entity::find()
+        .select_only()
+        .column(reservation::Column::Id)
+        .column(reservation::Column::StoreId)
+        .filter(reservation::Column::State.is_in([
+            State::AwaitingValidation.as_str(),
+            State::Pending.as_str(),
+            State::SetAside.as_str(),
+        ]))
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
 /// Sets the reintegration once; false if it was already recorded.
 pub async fn mark_put_back(
     conn: &impl ConnectionTrait,
@@ -191,6 +245,28 @@ pub async fn open_holding_article(
             (r, quantity)
         })
         .collect())
+}
+
+/// What a store's board shows: pending, set aside, and set-aside
+/// reservations that ended uncollected and are not yet put back.
+pub async fn board_rows(
+    conn: &impl ConnectionTrait,
+    store_id: i64,
+) -> Result<Vec<reservation::Model>, DbErr> {
+    let live = Condition::all()
+        .add(reservation::Column::State.is_in([State::Pending.as_str(), State::SetAside.as_str()]));
+    let to_put_back = Condition::all()
+        .add(reservation::Column::WasSetAside.eq(true))
+        .add(reservation::Column::Reintegration.is_null())
+        .add(
+            reservation::Column::State.is_in([State::Cancelled.as_str(), State::Expired.as_str()]),
+        );
+    reservation::Entity::find()
+        .filter(reservation::Column::StoreId.eq(store_id))
+        .filter(Condition::any().add(live).add(to_put_back))
+        .order_by_asc(reservation::Column::CreatedAt)
+        .all(conn)
+        .await
 }
 
 /// Reservations whose validation link ran out.

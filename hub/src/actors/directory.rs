@@ -1,0 +1,211 @@
+//! The directory: starts store and reservation actors on demand, rebuilds
+//! every live reservation's actor at boot, routes committed events, and
+//! restarts actors that died (a panic in one never takes the hub down).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix::prelude::*;
+use futures_util::future::join_all;
+
+use super::reservation::{FireNow, Refresh, ReservationActor};
+use super::store::{Publish, StoreActor};
+use crate::context::{AppContext, Committed};
+use crate::store as db;
+
+/// How often dead actors are looked for.
+const SUPERVISE_EVERY: Duration = Duration::from_secs(2);
+
+pub struct Directory {
+    app: AppContext,
+    stores: HashMap<i64, Addr<StoreActor>>,
+    reservations: HashMap<i64, Addr<ReservationActor>>,
+}
+
+impl Directory {
+    pub fn new(app: AppContext) -> Self {
+        Self {
+            app,
+            stores: HashMap::new(),
+            reservations: HashMap::new(),
+        }
+    }
+
+    fn start_reservation(&mut self, id: i64, ctx: &mut Context<Self>) -> Addr<ReservationActor> {
+        let addr = ReservationActor::new(id, self.app.clone(), ctx.address()).start();
+        self.reservations.insert(id, addr.clone());
+        addr
+    }
+
+    /// Restarts actors whose task died (a panic) from the database.
+    fn supervise(&mut self, ctx: &mut Context<Self>) {
+        let dead: Vec<i64> = self
+            .reservations
+            .iter()
+            .filter(|(_, addr)| !addr.connected())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in dead {
+            tracing::warn!(
+                reservation = id,
+                "reservation actor died; restarting from the database"
+            );
+            metrics::counter!("storehub_actor_restarts_total").increment(1);
+            self.start_reservation(id, ctx);
+        }
+        self.stores.retain(|_, addr| addr.connected());
+    }
+}
+
+impl Actor for Directory {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Rebuild every live reservation's timers before handling anything.
+        let app = self.app.clone();
+        let work = async move { db::reservations::live_ids(app.db.conn()).await };
+        ctx.wait(
+            work.into_actor(self)
+                .map(|result, directory, ctx| match result {
+                    Ok(live) => {
+                        tracing::info!(reservations = live.len(), "rebuilding reservation timers");
+                        for (id, _) in live {
+                            directory.start_reservation(id, ctx);
+                        }
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "could not rebuild reservation timers")
+                    }
+                }),
+        );
+        ctx.run_interval(SUPERVISE_EVERY, |directory, ctx| directory.supervise(ctx));
+    }
+}
+
+impl Handler<Committed> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, Committed(events): Committed, ctx: &mut Context<Self>) {
+        for event in events {
+            let reservation_id = event.reservation_id;
+            let store_id = event.store_id;
+            match self.stores.get(&store_id) {
+                Some(store) if store.connected() => store.do_send(Publish(event)),
+                _ => {
+                    // This event is the first the new actor sends.
+                    let store =
+                        StoreActor::new(store_id, Some(event.seq), self.app.clone()).start();
+                    store.do_send(Publish(event));
+                    self.stores.insert(store_id, store);
+                }
+            }
+            match self.reservations.get(&reservation_id) {
+                Some(addr) if addr.connected() => addr.do_send(Refresh),
+                _ => {
+                    self.start_reservation(reservation_id, ctx);
+                }
+            }
+        }
+    }
+}
+
+/// The store actor of a store, started if needed.
+#[derive(Message)]
+#[rtype(result = "Option<Addr<StoreActor>>")]
+pub struct StoreAddr {
+    pub store_id: i64,
+}
+
+impl Handler<StoreAddr> for Directory {
+    type Result = Option<Addr<StoreActor>>;
+
+    fn handle(&mut self, msg: StoreAddr, _: &mut Context<Self>) -> Self::Result {
+        if let Some(addr) = self.stores.get(&msg.store_id).filter(|a| a.connected()) {
+            return Some(addr.clone());
+        }
+        let addr = StoreActor::new(msg.store_id, None, self.app.clone()).start();
+        self.stores.insert(msg.store_id, addr.clone());
+        Some(addr)
+    }
+}
+
+/// A reservation actor stopped normally.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Finished {
+    pub reservation_id: i64,
+}
+
+impl Handler<Finished> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, msg: Finished, _: &mut Context<Self>) {
+        if self
+            .reservations
+            .get(&msg.reservation_id)
+            .is_some_and(|addr| !addr.connected())
+        {
+            self.reservations.remove(&msg.reservation_id);
+        }
+    }
+}
+
+/// Fires every due timer now and answers when all are done.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Settle;
+
+impl Handler<Settle> for Directory {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Settle, ctx: &mut Context<Self>) -> Self::Result {
+        self.supervise(ctx);
+        let actors: Vec<Addr<ReservationActor>> = self.reservations.values().cloned().collect();
+        Box::pin(async move {
+            join_all(actors.iter().map(|addr| addr.send(FireNow))).await;
+        })
+    }
+}
+
+/// How many actors run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, MessageResponse)]
+pub struct Counts {
+    pub stores: usize,
+    pub reservations: usize,
+}
+
+/// Asks how many actors run (for tests and metrics).
+#[derive(Message)]
+#[rtype(result = "Counts")]
+pub struct Census;
+
+impl Handler<Census> for Directory {
+    type Result = Counts;
+
+    fn handle(&mut self, _: Census, _: &mut Context<Self>) -> Counts {
+        Counts {
+            stores: self.stores.len(),
+            reservations: self.reservations.values().filter(|a| a.connected()).count(),
+        }
+    }
+}
+
+/// Crashes one reservation actor (supervision tests).
+#[doc(hidden)]
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct CrashReservationForTest(pub i64);
+
+impl Handler<CrashReservationForTest> for Directory {
+    type Result = bool;
+
+    fn handle(&mut self, msg: CrashReservationForTest, _: &mut Context<Self>) -> bool {
+        match self.reservations.get(&msg.0) {
+            Some(addr) => {
+                addr.do_send(super::reservation::CrashForTest);
+                true
+            }
+            None => false,
+        }
+    }
+}

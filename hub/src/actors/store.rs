@@ -1,0 +1,247 @@
+//! `StoreActor`: one per store. Numbers its events in order for the
+//! connected staff sessions and fans each one out as a ready-made frame.
+//! Commits can publish out of order; frames wait in a small buffer until
+//! the sequence has no gap (a missing one is read from the database).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use schema::entities::reservation_event;
+use tokio::sync::{Notify, mpsc};
+
+use crate::context::AppContext;
+use crate::realtime::protocol::event_frame;
+use crate::services::board;
+use crate::store as db;
+
+/// How long a gap in the sequence may last before it is filled from the database.
+const GAP_WAIT: Duration = Duration::from_millis(200);
+
+/// A frame for one session, tagged so the session can skip what it already sent.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub store_id: i64,
+    pub seq: i64,
+    pub frame: Arc<str>,
+}
+
+/// A connected staff session as the store sees it.
+#[derive(Clone)]
+pub struct SessionHandle {
+    pub queue: mpsc::Sender<Outbound>,
+    /// Told when the session cannot keep up and must go.
+    pub kick: Arc<Notify>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Join {
+    pub session_id: u64,
+    pub handle: SessionHandle,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    pub session_id: u64,
+}
+
+/// A committed event of this store.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Publish(pub reservation_event::Model);
+
+/// Frame built for an event (internal).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Ready {
+    seq: i64,
+    frame: Arc<str>,
+}
+
+pub struct StoreActor {
+    store_id: i64,
+    code: String,
+    app: AppContext,
+    sessions: HashMap<u64, SessionHandle>,
+    /// The next sequence number to send.
+    next_seq: i64,
+    waiting: BTreeMap<i64, Arc<str>>,
+    gap_check: Option<SpawnHandle>,
+}
+
+impl StoreActor {
+    /// `first_seq`: the first event to send; `None` starts after the store's
+    /// current sequence number (sessions replay anything older themselves).
+    pub fn new(store_id: i64, first_seq: Option<i64>, app: AppContext) -> Self {
+        Self {
+            store_id,
+            code: String::new(),
+            app,
+            sessions: HashMap::new(),
+            next_seq: first_seq.unwrap_or(0),
+            waiting: BTreeMap::new(),
+            gap_check: None,
+        }
+    }
+
+    fn build_frame(&self, event: reservation_event::Model, ctx: &mut Context<Self>) {
+        let app = self.app.clone();
+        let code = self.code.clone();
+        let addr = ctx.address();
+        actix::spawn(async move {
+            let conn = app.db.conn();
+            let seq = event.seq;
+            let item = match db::reservations::find_by_id(conn, event.reservation_id).await {
+                Ok(Some(row)) => board::item(conn, &row, app.clock.now()).await.ok(),
+                _ => None,
+            };
+            let Some(item) = item else {
+                tracing::warn!(store = %code, seq, "event without its reservation; skipped");
+                addr.do_send(Ready {
+                    seq,
+                    frame: Arc::from(""),
+                });
+                return;
+            };
+            let frame: Arc<str> = Arc::from(event_frame(&code, &event, item).to_json());
+            addr.do_send(Ready { seq, frame });
+        });
+    }
+
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        while let Some(frame) = self.waiting.remove(&self.next_seq) {
+            if !frame.is_empty() {
+                self.fan_out(self.next_seq, frame);
+            }
+            self.next_seq += 1;
+        }
+        // Older than what was already sent: a late duplicate.
+        self.waiting.retain(|seq, _| *seq >= self.next_seq);
+        if self.waiting.is_empty() {
+            if let Some(check) = self.gap_check.take() {
+                ctx.cancel_future(check);
+            }
+        } else if self.gap_check.is_none() {
+            self.gap_check = Some(ctx.run_later(GAP_WAIT, |actor, ctx| {
+                actor.gap_check = None;
+                actor.fill_gap(ctx);
+            }));
+        }
+    }
+
+    /// Reads the events the buffer waits for from the database.
+    fn fill_gap(&mut self, ctx: &mut Context<Self>) {
+        let Some(&first_waiting) = self.waiting.keys().next() else {
+            return;
+        };
+        let (from, to) = (self.next_seq, first_waiting);
+        let app = self.app.clone();
+        let store_id = self.store_id;
+        let work =
+            async move { db::events::for_store_range(app.db.conn(), store_id, from, to).await };
+        ctx.wait(work.into_actor(self).map(move |result, actor, ctx| {
+            match result {
+                Ok(events) if !events.is_empty() => {
+                    for event in events {
+                        actor.build_frame(event, ctx);
+                    }
+                }
+                // Not in the database either: give up on it; clients that
+                // see the gap resubscribe with their last seq.
+                _ => {
+                    tracing::warn!(store = %actor.code, from, to, "sequence gap skipped");
+                    actor.next_seq = to;
+                    actor.flush(ctx);
+                }
+            }
+        }));
+    }
+
+    fn fan_out(&mut self, seq: i64, frame: Arc<str>) {
+        let store_id = self.store_id;
+        let mut too_slow = Vec::new();
+        for (id, session) in &self.sessions {
+            let outbound = Outbound {
+                store_id,
+                seq,
+                frame: frame.clone(),
+            };
+            match session.queue.try_send(outbound) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    session.kick.notify_one();
+                    too_slow.push(*id);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => too_slow.push(*id),
+            }
+        }
+        for id in too_slow {
+            self.sessions.remove(&id);
+            metrics::counter!("storehub_ws_dropped_slow_total").increment(1);
+        }
+        metrics::counter!("storehub_ws_frames_total").increment(self.sessions.len() as u64);
+    }
+}
+
+impl Actor for StoreActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Learn the code and sequence before handling any message.
+        let app = self.app.clone();
+        let store_id = self.store_id;
+        let work = async move { db::stores::find_by_id(app.db.conn(), store_id).await };
+        ctx.wait(
+            work.into_actor(self)
+                .map(|result, actor, ctx| match result {
+                    Ok(Some(store)) => {
+                        actor.code = store.code;
+                        if actor.next_seq == 0 {
+                            actor.next_seq = store.event_seq + 1;
+                        }
+                    }
+                    _ => {
+                        tracing::error!(store = actor.store_id, "store actor without its store");
+                        ctx.stop();
+                    }
+                }),
+        );
+    }
+}
+
+impl Handler<Join> for StoreActor {
+    type Result = ();
+    fn handle(&mut self, join: Join, _: &mut Context<Self>) {
+        self.sessions.insert(join.session_id, join.handle);
+    }
+}
+
+impl Handler<Leave> for StoreActor {
+    type Result = ();
+    fn handle(&mut self, leave: Leave, _: &mut Context<Self>) {
+        self.sessions.remove(&leave.session_id);
+    }
+}
+
+impl Handler<Publish> for StoreActor {
+    type Result = ();
+    fn handle(&mut self, Publish(event): Publish, ctx: &mut Context<Self>) {
+        if event.seq < self.next_seq {
+            return;
+        }
+        self.build_frame(event, ctx);
+    }
+}
+
+impl Handler<Ready> for StoreActor {
+    type Result = ();
+    fn handle(&mut self, ready: Ready, ctx: &mut Context<Self>) {
+        if ready.seq >= self.next_seq {
+            self.waiting.insert(ready.seq, ready.frame);
+        }
+        self.flush(ctx);
+    }
+}

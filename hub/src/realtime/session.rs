@@ -1,0 +1,353 @@
+//! One task per staff WebSocket: authenticates, subscribes to stores
+//! (replaying missed events from the database or sending a snapshot), then
+//! forwards live frames from a bounded queue. A client that cannot keep up is
+//! disconnected; it resumes from its last seq on reconnect.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use actix::Addr;
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use futures_util::StreamExt;
+use tokio::sync::{Notify, mpsc};
+
+use super::protocol::{ClientMessage, ServerMessage, event_frame};
+use crate::actors::directory::StoreAddr;
+use crate::actors::store::{Join, Leave, Outbound, SessionHandle, StoreActor};
+use crate::context::AppContext;
+use crate::extractors::api_caller::authenticate;
+use crate::services::{Caller, StaffIdentity, board};
+use crate::store as db;
+
+/// Time allowed for the `auth` message when the token is not in the URL.
+const AUTH_WAIT: Duration = Duration::from_secs(10);
+
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+fn close(code: CloseCode, description: &str) -> Option<CloseReason> {
+    Some(CloseReason {
+        code,
+        description: Some(description.to_string()),
+    })
+}
+
+/// Removes the session from its stores however the task ends.
+struct Membership {
+    session_id: u64,
+    stores: HashMap<i64, (String, Addr<StoreActor>)>,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        for (_, addr) in self.stores.values() {
+            addr.do_send(Leave {
+                session_id: self.session_id,
+            });
+        }
+        metrics::gauge!("storehub_ws_sessions").decrement(1.0);
+    }
+}
+
+struct Live {
+    app: AppContext,
+    session: Session,
+    staff: StaffIdentity,
+    membership: Membership,
+    handle: SessionHandle,
+    /// Highest seq sent per store: later duplicates are skipped.
+    sent: HashMap<i64, i64>,
+}
+
+impl Live {
+    async fn send(&mut self, message: &ServerMessage) -> bool {
+        self.session.text(message.to_json()).await.is_ok()
+    }
+
+    async fn subscribe(&mut self, stores: BTreeMap<String, Option<i64>>) -> bool {
+        for (code, last_seq) in stores {
+            let store = match db::stores::find_by_code(self.app.db.conn(), &code).await {
+                Ok(Some(store)) => store,
+                Ok(None) => {
+                    let error = ServerMessage::error(
+                        "unknown_store",
+                        format!("There is no store `{code}`."),
+                        Some(&code),
+                    );
+                    if !self.send(&error).await {
+                        return false;
+                    }
+                    continue;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "subscribe lookup failed");
+                    let error = ServerMessage::error(
+                        "internal_error",
+                        "Try subscribing again.",
+                        Some(&code),
+                    );
+                    if !self.send(&error).await {
+                        return false;
+                    }
+                    continue;
+                }
+            };
+            let allowed = Caller::Staff(self.staff.clone()).can_act_on(store.id);
+            if !allowed {
+                let error = ServerMessage::error(
+                    "not_your_store",
+                    format!("You are not a member of store `{code}`."),
+                    Some(&code),
+                );
+                if !self.send(&error).await {
+                    return false;
+                }
+                continue;
+            }
+            let Some(directory) = self.app.directory.get() else {
+                return false;
+            };
+            let Ok(Some(addr)) = directory.send(StoreAddr { store_id: store.id }).await else {
+                return false;
+            };
+            // Join first: anything committed from now on arrives live.
+            addr.do_send(Join {
+                session_id: self.membership.session_id,
+                handle: self.handle.clone(),
+            });
+            self.membership
+                .stores
+                .insert(store.id, (code.clone(), addr));
+            if !self.catch_up(&store, last_seq).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Replays what the client missed, or sends the board when it is too far behind.
+    async fn catch_up(
+        &mut self,
+        store: &schema::entities::store::Model,
+        last_seq: Option<i64>,
+    ) -> bool {
+        let app = self.app.clone();
+        let conn = app.db.conn();
+        let limit = app.realtime.replay_limit;
+        let replay = match last_seq {
+            Some(last) if last >= 0 => {
+                match db::events::for_store_after(conn, store.id, last, limit + 1).await {
+                    Ok(events) if (events.len() as u64) <= limit => {
+                        let current = db::stores::find_by_id(conn, store.id)
+                            .await
+                            .ok()
+                            .flatten()
+                            .map(|s| s.event_seq);
+                        // A client ahead of the store (another database) gets a snapshot.
+                        current.filter(|seq| last <= *seq).map(|_| events)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let now = app.clock.now();
+        match replay {
+            Some(events) => {
+                let mut last = last_seq.unwrap_or(0);
+                for event in events {
+                    let Ok(Some(row)) =
+                        db::reservations::find_by_id(conn, event.reservation_id).await
+                    else {
+                        continue;
+                    };
+                    let Ok(item) = board::item(conn, &row, now).await else {
+                        continue;
+                    };
+                    last = event.seq;
+                    if !self.send(&event_frame(&store.code, &event, item)).await {
+                        return false;
+                    }
+                }
+                self.sent.insert(store.id, last);
+                let done = ServerMessage::Subscribed {
+                    store: store.code.clone(),
+                    seq: last,
+                    mode: "replay".into(),
+                };
+                self.send(&done).await
+            }
+            None => match board::board(&app, store).await {
+                Ok(board) => {
+                    let seq = board.seq;
+                    self.sent.insert(store.id, seq);
+                    let snapshot = ServerMessage::Snapshot {
+                        store: store.code.clone(),
+                        seq,
+                        board: Box::new(board),
+                    };
+                    if !self.send(&snapshot).await {
+                        return false;
+                    }
+                    let done = ServerMessage::Subscribed {
+                        store: store.code.clone(),
+                        seq,
+                        mode: "snapshot".into(),
+                    };
+                    self.send(&done).await
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "snapshot failed");
+                    self.send(&ServerMessage::error(
+                        "internal_error",
+                        "Try subscribing again.",
+                        Some(&store.code),
+                    ))
+                    .await
+                }
+            },
+        }
+    }
+
+    fn unsubscribe(&mut self, codes: Vec<String>) {
+        let session_id = self.membership.session_id;
+        self.membership.stores.retain(|store_id, (code, addr)| {
+            if codes.contains(code) {
+                addr.do_send(Leave { session_id });
+                self.sent.remove(store_id);
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    async fn forward(&mut self, outbound: Outbound) -> bool {
+        if !self.membership.stores.contains_key(&outbound.store_id) {
+            return true;
+        }
+        let sent = self.sent.entry(outbound.store_id).or_insert(0);
+        if outbound.seq <= *sent {
+            return true;
+        }
+        *sent = outbound.seq;
+        self.session.text(outbound.frame.to_string()).await.is_ok()
+    }
+}
+
+/// Finds who the socket belongs to: `?token=` or a first `auth` message.
+async fn identify(
+    app: &AppContext,
+    token: Option<String>,
+    stream: &mut actix_ws::AggregatedMessageStream,
+) -> Result<StaffIdentity, &'static str> {
+    let token = match token {
+        Some(token) => token,
+        None => match tokio::time::timeout(AUTH_WAIT, stream.next()).await {
+            Ok(Some(Ok(AggregatedMessage::Text(text)))) => match serde_json::from_str(&text) {
+                Ok(ClientMessage::Auth { token }) => token,
+                _ => return Err("auth_required: send {\"type\":\"auth\",\"token\":...} first"),
+            },
+            _ => return Err("auth_required: no token"),
+        },
+    };
+    match authenticate(app, &token).await {
+        Ok(Caller::Staff(staff)) => Ok(staff),
+        Ok(Caller::Integration { .. }) => Err("staff_only: sign in as staff"),
+        Err(_) => Err("invalid_token: unknown or expired; sign in again"),
+    }
+}
+
+/// Runs one socket to its end.
+pub async fn run(
+    app: AppContext,
+    session: Session,
+    stream: actix_ws::MessageStream,
+    token: Option<String>,
+) {
+    let max = app.realtime.max_frame_bytes;
+    let mut stream = stream
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
+    let staff = match identify(&app, token, &mut stream).await {
+        Ok(staff) => staff,
+        Err(reason) => {
+            let _ = session.close(close(CloseCode::Policy, reason)).await;
+            return;
+        }
+    };
+    let (queue, mut inbox) = mpsc::channel(app.realtime.queue_frames.max(1));
+    let kick = Arc::new(Notify::new());
+    metrics::gauge!("storehub_ws_sessions").increment(1.0);
+    let mut live = Live {
+        membership: Membership {
+            session_id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
+            stores: HashMap::new(),
+        },
+        handle: SessionHandle {
+            queue,
+            kick: kick.clone(),
+        },
+        sent: HashMap::new(),
+        session,
+        staff,
+        app,
+    };
+    let hello = ServerMessage::Hello {
+        staff_id: live.staff.id,
+        name: live.staff.name.clone(),
+        protocol: 1,
+    };
+    if !live.send(&hello).await {
+        return;
+    }
+    let mut heartbeat =
+        tokio::time::interval(Duration::from_secs(live.app.realtime.heartbeat_secs.max(1)));
+    let timeout = Duration::from_secs(live.app.realtime.client_timeout_secs.max(2));
+    let mut last_heard = Instant::now();
+    let reason = loop {
+        tokio::select! {
+            message = stream.next() => {
+                last_heard = Instant::now();
+                let ok = match message {
+                    Some(Ok(AggregatedMessage::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
+                        Ok(ClientMessage::Subscribe { stores }) => live.subscribe(stores).await,
+                        Ok(ClientMessage::Unsubscribe { stores }) => { live.unsubscribe(stores); true }
+                        Ok(ClientMessage::Ping) => live.send(&ServerMessage::Pong).await,
+                        Ok(ClientMessage::Auth { .. }) => live.send(&ServerMessage::error("already_authenticated", "This socket is already signed in.", None)).await,
+                        Err(err) => live.send(&ServerMessage::error("malformed_message", format!("Not understood: {err}."), None)).await,
+                    },
+                    Some(Ok(AggregatedMessage::Binary(_))) => live.send(&ServerMessage::error("malformed_message", "Send JSON text frames.", None)).await,
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => live.session.pong(&bytes).await.is_ok(),
+                    Some(Ok(AggregatedMessage::Pong(_))) => true,
+                    Some(Ok(AggregatedMessage::Close(_))) | None => break None,
+                    Some(Err(err)) => break close(CloseCode::Protocol, &format!("protocol_error: {err}")),
+                };
+                if !ok { break None; }
+            }
+            Some(outbound) = inbox.recv() => {
+                if !live.forward(outbound).await { break None; }
+            }
+            _ = kick.notified() => {
+                break close(CloseCode::Again, "too_slow: reconnect and resubscribe with your last seq");
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > timeout {
+                    break close(CloseCode::Normal, "timeout: no message from the client");
+                }
+                if live.session.ping(b"").await.is_err() { break None; }
+            }
+        }
+    };
+    let Live {
+        session,
+        membership,
+        ..
+    } = live;
+    drop(membership);
+    if reason.is_some() {
+        let _ = session.close(reason).await;
+    }
+}

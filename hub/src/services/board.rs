@@ -1,0 +1,148 @@
+//! A store's board: what to take off the shelf, what is set aside, what to
+//! put back, with counts. Read from the database, so it is right after any
+//! restart; the WebSocket sends it as the snapshot.
+
+use chrono::{DateTime, Utc};
+use schema::entities::{reservation, store};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::reservations::LineView;
+use crate::context::AppContext;
+use crate::domain::reservation::State;
+use crate::error::ApiError;
+use crate::store as db;
+
+/// One reservation as the team's phone shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BoardItem {
+    pub number: String,
+    pub state: State,
+    pub customer_name: String,
+    pub lines: Vec<LineView>,
+    pub created_at: DateTime<Utc>,
+    pub confirm_by: Option<DateTime<Utc>>,
+    pub pickup_by: Option<DateTime<Utc>>,
+    pub set_aside_at: Option<DateTime<Utc>>,
+    /// Past the confirmation deadline and still not handled.
+    pub overdue: bool,
+    pub reminders_sent: i32,
+    pub handled_by: Option<String>,
+    /// none / partial / total once put back.
+    pub reintegration: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BoardCounts {
+    pub pending: usize,
+    pub set_aside: usize,
+    pub to_put_back: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Board {
+    pub store: String,
+    /// The store's event number this board includes (at least).
+    pub seq: i64,
+    pub counts: BoardCounts,
+    /// To take off the shelf, oldest first.
+    pub pending: Vec<BoardItem>,
+    /// Waiting for the shopper, soonest deadline first.
+    pub set_aside: Vec<BoardItem>,
+    /// Ended uncollected after being set aside: back to the shelf.
+    pub to_put_back: Vec<BoardItem>,
+}
+
+/// Summarises one reservation for the board and for live events.
+pub async fn item(
+    conn: &impl sea_orm::ConnectionTrait,
+    reservation: &reservation::Model,
+    now: DateTime<Utc>,
+) -> Result<BoardItem, ApiError> {
+    let lines = db::reservations::lines(conn, reservation.id).await?;
+    let customer = db::customers::find_by_id(conn, reservation.customer_id).await?;
+    Ok(item_from(reservation, &lines, customer.as_ref(), now))
+}
+
+fn item_from(
+    r: &reservation::Model,
+    lines: &[schema::entities::reservation_line::Model],
+    customer: Option<&schema::entities::customer::Model>,
+    now: DateTime<Utc>,
+) -> BoardItem {
+    let state = State::parse(&r.state).unwrap_or(State::Pending);
+    BoardItem {
+        number: r.number.clone(),
+        state,
+        customer_name: customer
+            .map(|c| match &c.last_name {
+                Some(last) => format!("{} {last}", c.first_name),
+                None => c.first_name.clone(),
+            })
+            .unwrap_or_default(),
+        lines: lines
+            .iter()
+            .map(|l| LineView {
+                sku: l.sku.clone(),
+                designation: l.designation.clone(),
+                variant: l.variant.clone(),
+                ean: l.ean.clone(),
+                quantity: l.quantity,
+                put_back_quantity: l.put_back_quantity,
+            })
+            .collect(),
+        created_at: r.created_at,
+        confirm_by: r.confirm_by,
+        pickup_by: r.pickup_by,
+        set_aside_at: r.set_aside_at,
+        overdue: state == State::Pending && r.confirm_by.is_some_and(|by| by <= now),
+        reminders_sent: r.reminders_sent,
+        handled_by: r.handled_by.clone(),
+        reintegration: r.reintegration.clone(),
+    }
+}
+
+/// The board of one store. The sequence number is read first: events after
+/// it may already show in the lists, never the other way round, so a client
+/// applying later events as upserts misses nothing.
+pub async fn board(ctx: &AppContext, store: &store::Model) -> Result<Board, ApiError> {
+    let conn = ctx.db.conn();
+    let seq = db::stores::find_by_id(conn, store.id)
+        .await?
+        .map(|s| s.event_seq)
+        .unwrap_or(0);
+    let now = ctx.clock.now();
+    let rows = db::reservations::board_rows(conn, store.id).await?;
+    let lines = db::reservations::lines_of_many(conn, rows.iter().map(|r| r.id).collect()).await?;
+    let customers =
+        db::customers::find_many(conn, rows.iter().map(|r| r.customer_id).collect()).await?;
+    let (mut pending, mut set_aside, mut to_put_back) = (Vec::new(), Vec::new(), Vec::new());
+    for row in &rows {
+        let own: Vec<_> = lines
+            .iter()
+            .filter(|l| l.reservation_id == row.id)
+            .cloned()
+            .collect();
+        let customer = customers.iter().find(|c| c.id == row.customer_id);
+        let entry = item_from(row, &own, customer, now);
+        match entry.state {
+            State::Pending => pending.push(entry),
+            State::SetAside => set_aside.push(entry),
+            _ => to_put_back.push(entry),
+        }
+    }
+    pending.sort_by_key(|i| i.created_at);
+    set_aside.sort_by_key(|i| i.pickup_by);
+    Ok(Board {
+        store: store.code.clone(),
+        seq,
+        counts: BoardCounts {
+            pending: pending.len(),
+            set_aside: set_aside.len(),
+            to_put_back: to_put_back.len(),
+        },
+        pending,
+        set_aside,
+        to_put_back,
+    })
+}
