@@ -49,6 +49,10 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Worker threads of the HTTP server (0 = one per core).
     pub workers: usize,
+    /// Kernel send buffer per connection in bytes (0 = the system's
+    /// self-tuning default). Small values cap memory per idle WebSocket and
+    /// make a stalled client's backlog reach the hub's own bounded queue.
+    pub socket_send_buffer_bytes: usize,
 }
 
 #[derive(Clone, Deserialize)]
@@ -104,6 +108,7 @@ impl Default for HttpSettings {
         Self {
             max_body_bytes: 64 * 1024,
             workers: 0,
+            socket_send_buffer_bytes: 0,
         }
     }
 }

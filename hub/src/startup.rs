@@ -93,6 +93,7 @@ impl Application {
 
         let data = web::Data::new(ctx.clone());
         let max_body = settings.http.max_body_bytes;
+        let send_buffer = settings.http.socket_send_buffer_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -107,6 +108,14 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(not_found))
         })
+        .on_connect(move |connection, _| {
+            if send_buffer > 0
+                && let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
+                && let Err(err) = socket2::SockRef::from(stream).set_send_buffer_size(send_buffer)
+            {
+                tracing::warn!(error = %err, "could not size the socket send buffer");
+            }
+        })
         .listen(listener)?;
         if settings.http.workers > 0 {
             server = server.workers(settings.http.workers);
@@ -117,6 +126,11 @@ impl Application {
             server: server.run(),
             ctx,
         })
+    }
+
+    /// Stops the HTTP server (tests use it to simulate a restart).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub fn port(&self) -> u16 {

@@ -118,6 +118,7 @@ pub struct TestApp {
     pub clock: TestClock,
     pub ctx: AppContext,
     pub database_url: String,
+    running: Option<(Running, std::thread::JoinHandle<()>)>,
 }
 
 /// Starts the hub on port 0 with a new database. Call from `#[actix_web::test]`.
@@ -129,8 +130,20 @@ pub async fn spawn_app() -> TestApp {
     .await
 }
 
+/// Starts the hub with some settings changed.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Settings) + Send + 'static) -> TestApp {
+    let url = fresh_database_url().await;
+    start(url, TestClock::new(wednesday_morning()), Box::new(change)).await
+}
+
 /// Starts a hub on an existing database (a "restart").
 pub async fn spawn_app_on(database_url: String, clock: TestClock) -> TestApp {
+    start(database_url, clock, Box::new(|_| {})).await
+}
+
+type SettingsChange = Box<dyn FnOnce(&mut Settings) + Send>;
+
+async fn start(database_url: String, clock: TestClock, change: SettingsChange) -> TestApp {
     if let Ok(level) = std::env::var("TEST_LOG") {
         hub::telemetry::init_tracing(&hub::config::LogSettings {
             level,
@@ -145,25 +158,95 @@ pub async fn spawn_app_on(database_url: String, clock: TestClock) -> TestApp {
     settings.database.url = database_url.clone();
     settings.database.max_connections = 5;
     settings.http.workers = 1;
-    let app = Application::build(settings, Arc::new(clock.clone()))
+    change(&mut settings);
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let app_clock = clock.clone();
+    // The hub runs in its own actix System on its own thread, so a test can
+    // stop it whole (actors, timers, server) as a crash or restart would.
+    let thread = std::thread::spawn(move || {
+        let system = actix::System::new();
+        system.block_on(async move {
+            let started = async {
+                let app = Application::build(settings, Arc::new(app_clock)).await?;
+                let key = hub::services::api_keys::create(app.context(), "tests")
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                anyhow::Ok((app, key.key))
+            }
+            .await;
+            match started {
+                Ok((app, key)) => {
+                    let running = Running {
+                        port: app.port(),
+                        ctx: app.context().clone(),
+                        server: app.server_handle(),
+                        system: actix::System::current(),
+                        api_key: key,
+                    };
+                    actix::spawn(app.run_until_stopped());
+                    let _ = started_tx.send(Ok(running));
+                }
+                Err(err) => {
+                    let _ = started_tx.send(Err(format!("{err:#}")));
+                }
+            }
+        });
+        let _ = system.run();
+    });
+    let running = tokio::task::spawn_blocking(move || started_rx.recv())
         .await
+        .unwrap()
+        .expect("the hub thread answers")
         .expect("the hub starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let ctx = app.context().clone();
-    actix_web::rt::spawn(app.run_until_stopped());
-    let created = hub::services::api_keys::create(&ctx, "tests")
-        .await
-        .unwrap();
     TestApp {
-        address,
+        address: format!("http://127.0.0.1:{}", running.port),
         client: reqwest::Client::builder()
             .pool_max_idle_per_host(256)
             .build()
             .unwrap(),
-        api_key: created.key,
+        api_key: running.api_key.clone(),
         clock,
-        ctx,
+        ctx: running.ctx.clone(),
         database_url,
+        running: Some((running, thread)),
+    }
+}
+
+/// What a test needs to stop a hub it started.
+struct Running {
+    port: u16,
+    ctx: AppContext,
+    server: actix_web::dev::ServerHandle,
+    system: actix::System,
+    api_key: String,
+}
+
+impl TestApp {
+    /// Stops the hub like a crash would: server, actors and timers gone at once.
+    pub async fn stop(&mut self) {
+        if let Some((running, thread)) = self.running.take() {
+            running.server.stop(false).await;
+            running.system.stop();
+            tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    /// Stops this hub and starts a new one on the same database and clock.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        spawn_app_on(self.database_url.clone(), self.clock.clone()).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((running, _thread)) = self.running.take() {
+            // Best effort when a test ends without stopping: the thread exits with the system.
+            running.system.stop();
+        }
     }
 }
 
@@ -447,11 +530,24 @@ impl TestApp {
 
     /// Opens the staff WebSocket with a token in the URL.
     pub async fn websocket(&self, token: &str) -> WsClient {
+        self.websocket_with_buffer(token, 0).await
+    }
+
+    /// Opens the staff WebSocket on a socket with a small receive buffer
+    /// (`bytes` > 0), like a phone on a slow network.
+    pub async fn websocket_with_buffer(&self, token: &str, bytes: u32) -> WsClient {
         let url = format!(
             "{}/api/v1/ws?token={token}",
             self.address.replace("http://", "ws://")
         );
-        let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        if bytes > 0 {
+            socket.set_recv_buffer_size(bytes).unwrap();
+        }
+        let address = self.address.trim_start_matches("http://").parse().unwrap();
+        let tcp = socket.connect(address).await.unwrap();
+        let plain = tokio_tungstenite::MaybeTlsStream::Plain(tcp);
+        let (stream, _) = tokio_tungstenite::client_async(url, plain).await.unwrap();
         let mut client = WsClient { stream };
         let hello = client.next_json().await;
         assert_eq!(hello["type"], "hello", "{hello}");

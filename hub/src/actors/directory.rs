@@ -129,23 +129,36 @@ impl Handler<StoreAddr> for Directory {
     }
 }
 
-/// A reservation actor stopped normally.
+/// A reservation actor stopped: done, or crashed.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Finished {
     pub reservation_id: i64,
+    /// False when it stopped because of a panic.
+    pub completed: bool,
 }
 
 impl Handler<Finished> for Directory {
     type Result = ();
 
-    fn handle(&mut self, msg: Finished, _: &mut Context<Self>) {
-        if self
+    fn handle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
+        let stale = self
             .reservations
             .get(&msg.reservation_id)
-            .is_some_and(|addr| !addr.connected())
-        {
+            .is_some_and(|addr| !addr.connected());
+        if !stale {
+            // A newer actor already took over.
+            return;
+        }
+        if msg.completed {
             self.reservations.remove(&msg.reservation_id);
+        } else {
+            tracing::warn!(
+                reservation = msg.reservation_id,
+                "reservation actor crashed; restarting from the database"
+            );
+            metrics::counter!("storehub_actor_restarts_total").increment(1);
+            self.start_reservation(msg.reservation_id, ctx);
         }
     }
 }

@@ -85,8 +85,10 @@ impl Actor for ReservationActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        // Also runs while a panic unwinds the actor: then it did not finish.
         self.directory.do_send(Finished {
             reservation_id: self.id,
+            completed: !std::thread::panicking(),
         });
     }
 }

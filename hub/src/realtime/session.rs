@@ -328,7 +328,13 @@ pub async fn run(
                 if !ok { break None; }
             }
             Some(outbound) = inbox.recv() => {
-                if !live.forward(outbound).await { break None; }
+                // A peer that stopped reading blocks this write: the kick must still win.
+                tokio::select! {
+                    sent = live.forward(outbound) => if !sent { break None; },
+                    _ = kick.notified() => {
+                        break close(CloseCode::Again, "too_slow: reconnect and resubscribe with your last seq");
+                    }
+                }
             }
             _ = kick.notified() => {
                 break close(CloseCode::Again, "too_slow: reconnect and resubscribe with your last seq");
@@ -348,6 +354,8 @@ pub async fn run(
     } = live;
     drop(membership);
     if reason.is_some() {
-        let _ = session.close(reason).await;
+        // The close frame queues behind unsent frames; give a stalled peer a
+        // bounded time to take it, then let the connection go.
+        let _ = tokio::time::timeout(timeout, session.close(reason)).await;
     }
 }

@@ -1,0 +1,222 @@
+//! Staff sign-in, roles, store membership and alert lists.
+
+use reqwest::Method;
+use serde_json::json;
+use storehub_tests::{STAFF_PASSWORD, identified, reservation_body, spawn_app};
+
+#[actix_web::test]
+async fn login_me_logout_and_bad_credentials() {
+    let app = spawn_app().await;
+    app.seed_store("PAR01").await;
+    let token = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let me = app.as_staff(&token, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["email"], "julie@shop.test");
+    assert_eq!(me.body["role"], "staff");
+    assert_eq!(me.body["stores"], json!(["PAR01"]));
+
+    let wrong = app
+        .post_anonymous_json(
+            "/api/v1/auth/login",
+            &json!({"email": "julie@shop.test", "password": "nope"}),
+        )
+        .await;
+    assert_eq!((wrong.status, wrong.error()), (401, "invalid_credentials"));
+    let nobody = app
+        .post_anonymous_json(
+            "/api/v1/auth/login",
+            &json!({"email": "ghost@shop.test", "password": STAFF_PASSWORD}),
+        )
+        .await;
+    assert_eq!(nobody.error(), "invalid_credentials");
+
+    let out = app
+        .as_staff(&token, Method::POST, "/api/v1/auth/logout", None)
+        .await;
+    assert_eq!(out.status, 204);
+    let after = app.as_staff(&token, Method::GET, "/api/v1/me", None).await;
+    assert_eq!((after.status, after.error()), (401, "invalid_token"));
+
+    // Sessions expire.
+    let token = app.login("julie@shop.test").await;
+    app.clock.advance(chrono::Duration::days(8));
+    let expired = app.as_staff(&token, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(expired.error(), "invalid_token");
+
+    let weak = app
+        .post(
+            "/api/v1/staff",
+            &json!({"email": "x@shop.test", "name": "X", "password": "short", "role": "staff"}),
+        )
+        .await;
+    assert_eq!(weak.error(), "weak_password");
+    let twice = app
+        .post("/api/v1/staff", &json!({"email": "julie@shop.test", "name": "J", "password": STAFF_PASSWORD, "role": "staff"}))
+        .await;
+    assert_eq!(twice.error(), "staff_exists");
+}
+
+#[actix_web::test]
+async fn staff_act_only_on_their_stores_and_not_as_admins() {
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    app.seed_store("LYO01").await;
+    let paris = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let lyon = app.staff("karim@shop.test", "staff", &["LYO01"]).await;
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap();
+
+    let seen = app
+        .as_staff(
+            &paris,
+            Method::GET,
+            &format!("/api/v1/reservations/{number}"),
+            None,
+        )
+        .await;
+    assert_eq!(seen.status, 200);
+    let hidden = app
+        .as_staff(
+            &lyon,
+            Method::GET,
+            &format!("/api/v1/reservations/{number}"),
+            None,
+        )
+        .await;
+    assert_eq!((hidden.status, hidden.error()), (403, "not_your_store"));
+    let refused = app
+        .as_staff(
+            &lyon,
+            Method::POST,
+            &format!("/api/v1/reservations/{number}/set-aside"),
+            None,
+        )
+        .await;
+    assert_eq!(refused.error(), "not_your_store");
+    // A staff search only covers their stores.
+    let lyon_search = app
+        .as_staff(&lyon, Method::GET, "/api/v1/reservations", None)
+        .await;
+    assert_eq!(lyon_search.body["total"], 0);
+    let paris_search = app
+        .as_staff(&paris, Method::GET, "/api/v1/reservations", None)
+        .await;
+    assert_eq!(paris_search.body["total"], 1);
+    // Catalogue and settings are for admins.
+    let settings = app
+        .as_staff(
+            &paris,
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(&json!({"hold_days": 9})),
+        )
+        .await;
+    assert_eq!((settings.status, settings.error()), (403, "admin_only"));
+    let board = app
+        .as_staff(&lyon, Method::GET, "/api/v1/stores/PAR01/board", None)
+        .await;
+    assert_eq!(board.error(), "not_your_store");
+    let admin = app.staff("boss@shop.test", "admin", &[]).await;
+    let allowed = app
+        .as_staff(&admin, Method::GET, "/api/v1/stores/PAR01/board", None)
+        .await;
+    assert_eq!(allowed.status, 200);
+}
+
+#[actix_web::test]
+async fn alert_lists_subscribe_change_and_show_to_managers() {
+    let app = spawn_app().await;
+    app.seed_store("PAR01").await;
+    app.seed_store("LYO01").await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let manon = app
+        .staff("manon@shop.test", "manager", &["PAR01", "LYO01"])
+        .await;
+    let joined = app
+        .as_staff(
+            &julie,
+            Method::PUT,
+            "/api/v1/stores/PAR01/alert-list/me",
+            Some(&json!({"channels": ["ws", "web_push", "email"], "quiet_hours": {"from": "22:00", "to": "07:00"}})),
+        )
+        .await;
+    assert_eq!(joined.status, 200, "{joined:?}");
+    let bad = app
+        .as_staff(
+            &julie,
+            Method::PUT,
+            "/api/v1/stores/PAR01/alert-list/me",
+            Some(&json!({"channels": ["pigeon"]})),
+        )
+        .await;
+    assert_eq!(bad.error(), "unknown_channel");
+    let none = app
+        .as_staff(
+            &julie,
+            Method::PUT,
+            "/api/v1/stores/PAR01/alert-list/me",
+            Some(&json!({"channels": []})),
+        )
+        .await;
+    assert_eq!(none.error(), "no_channels");
+    let elsewhere = app
+        .as_staff(
+            &julie,
+            Method::PUT,
+            "/api/v1/stores/LYO01/alert-list/me",
+            Some(&json!({"channels": ["ws"]})),
+        )
+        .await;
+    assert_eq!(elsewhere.error(), "not_your_store");
+    // Managers subscribe to the lists of the stores they manage.
+    for store in ["PAR01", "LYO01"] {
+        let ok = app
+            .as_staff(
+                &manon,
+                Method::PUT,
+                &format!("/api/v1/stores/{store}/alert-list/me"),
+                Some(&json!({"channels": ["email"]})),
+            )
+            .await;
+        assert_eq!(ok.status, 200);
+    }
+    let members = app
+        .as_staff(&manon, Method::GET, "/api/v1/stores/PAR01/alert-list", None)
+        .await;
+    assert_eq!(members.status, 200);
+    let list = members.body.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let julie_entry = list
+        .iter()
+        .find(|m| m["email"] == "julie@shop.test")
+        .unwrap();
+    assert_eq!(julie_entry["channels"], json!(["ws", "web_push", "email"]));
+    assert_eq!(julie_entry["quiet_hours"]["from"], "22:00:00");
+    let not_manager = app
+        .as_staff(&julie, Method::GET, "/api/v1/stores/PAR01/alert-list", None)
+        .await;
+    assert_eq!(not_manager.error(), "manager_only");
+    let left = app
+        .as_staff(
+            &julie,
+            Method::DELETE,
+            "/api/v1/stores/PAR01/alert-list/me",
+            None,
+        )
+        .await;
+    assert_eq!(left.status, 204);
+    let again = app
+        .as_staff(
+            &julie,
+            Method::DELETE,
+            "/api/v1/stores/PAR01/alert-list/me",
+            None,
+        )
+        .await;
+    assert_eq!(again.error(), "not_subscribed");
+}

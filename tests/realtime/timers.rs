@@ -1,0 +1,288 @@
+//! Reminders until handled, overdue escalation, expiries: driven by the test
+//! clock, kept across restarts and actor crashes.
+
+use chrono::Duration;
+use reqwest::Method;
+use serde_json::{Value, json};
+use storehub_tests::{TestApp, anonymous, identified, reservation_body, spawn_app};
+
+async fn events_of(app: &TestApp, number: &str, kind: &str) -> Vec<Value> {
+    app.get(&format!("/api/v1/reservations/{number}"))
+        .await
+        .body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+#[actix_web::test]
+async fn reminders_every_twenty_open_minutes_until_handled() {
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+
+    app.advance_and_settle(Duration::minutes(19)).await;
+    assert!(events_of(&app, &number, "reminder").await.is_empty());
+    app.advance_and_settle(Duration::minutes(42)).await;
+    let reminders = events_of(&app, &number, "reminder").await;
+    assert_eq!(
+        reminders.len(),
+        3,
+        "61 open minutes, every 20: {reminders:?}"
+    );
+    let times: Vec<&str> = reminders
+        .iter()
+        .map(|e| e["at"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        times,
+        vec![
+            "2026-11-25T09:20:00Z",
+            "2026-11-25T09:40:00Z",
+            "2026-11-25T10:00:00Z"
+        ]
+    );
+    let seqs: Vec<i64> = reminders
+        .iter()
+        .map(|e| e["data"]["reminder"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3]);
+
+    // Handled: no more reminders, however long.
+    app.as_staff(
+        &julie,
+        Method::POST,
+        &format!("/api/v1/reservations/{number}/set-aside"),
+        None,
+    )
+    .await;
+    app.advance_and_settle(Duration::hours(3)).await;
+    assert_eq!(events_of(&app, &number, "reminder").await.len(), 3);
+    assert!(events_of(&app, &number, "overdue").await.is_empty());
+}
+
+#[actix_web::test]
+async fn no_reminders_while_the_store_is_closed() {
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    // Wednesday 18:50 Paris: ten minutes before closing.
+    app.clock
+        .advance(Duration::hours(8) + Duration::minutes(50));
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+    // Closed all night: nothing until Thursday 09:10 (10 minutes + 10 minutes).
+    app.advance_and_settle(Duration::hours(14)).await;
+    assert!(
+        events_of(&app, &number, "reminder").await.is_empty(),
+        "08:50 Thursday"
+    );
+    app.advance_and_settle(Duration::minutes(21)).await;
+    let reminders = events_of(&app, &number, "reminder").await;
+    assert_eq!(reminders.len(), 1);
+    assert_eq!(reminders[0]["at"], "2026-11-26T08:10:00Z");
+}
+
+#[actix_web::test]
+async fn overdue_escalates_to_the_managers_on_the_list_only() {
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    app.seed_store("LYO01").await;
+    let listed_manager = app.staff("manon@shop.test", "manager", &["PAR01"]).await;
+    let listed_staff = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let _unlisted_manager = app.staff("paul@shop.test", "manager", &["PAR01"]).await;
+    let other_store_manager = app.staff("lea@shop.test", "manager", &["LYO01"]).await;
+    let subscribe = |token: String, store: &'static str| {
+        let app = &app;
+        async move {
+            let answer = app
+                .as_staff(
+                    &token,
+                    Method::PUT,
+                    &format!("/api/v1/stores/{store}/alert-list/me"),
+                    Some(&json!({"channels": ["ws", "email", "web_push"]})),
+                )
+                .await;
+            assert_eq!(answer.status, 200);
+        }
+    };
+    subscribe(listed_manager, "PAR01").await;
+    subscribe(listed_staff, "PAR01").await;
+    subscribe(other_store_manager, "LYO01").await;
+
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+    app.advance_and_settle(Duration::minutes(119)).await;
+    assert!(events_of(&app, &number, "overdue").await.is_empty());
+    app.advance_and_settle(Duration::minutes(2)).await;
+    let overdue = events_of(&app, &number, "overdue").await;
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0]["at"], "2026-11-25T11:00:00Z");
+    let board = app.get("/api/v1/stores/PAR01/board").await;
+    assert_eq!(board.body["pending"][0]["overdue"], true);
+
+    // Who is told: the alert rows queued for the overdue event.
+    let rows = hub::store::outbox::with_prefix(app.ctx.db.conn(), "ev:")
+        .await
+        .unwrap();
+    let overdue_rows: Vec<Value> = rows
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.payload).unwrap())
+        .filter(|p| p["kind"] == "overdue")
+        .collect();
+    let mut recipients: Vec<(i64, String)> = overdue_rows
+        .iter()
+        .map(|p| {
+            (
+                p["staff_id"].as_i64().unwrap(),
+                p["channel"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    recipients.sort();
+    let manon = app
+        .get("/api/v1/stores/PAR01/alert-list")
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "manon@shop.test")
+        .unwrap()["staff_id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        recipients,
+        vec![
+            (manon, "email".to_string()),
+            (manon, "web_push".to_string())
+        ]
+    );
+    // The reminders kept going to the whole list meanwhile.
+    let reminder_rows = rows
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.payload).unwrap())
+        .filter(|p| p["kind"] == "reminder")
+        .count();
+    assert_eq!(
+        reminder_rows,
+        6 * 2 * 2,
+        "6 reminders x 2 listed people x 2 channels"
+    );
+}
+
+#[actix_web::test]
+async fn restart_midway_loses_and_repeats_nothing() {
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+    let waiting = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, anonymous("paul@example.fr")),
+            None,
+        )
+        .await;
+    let waiting_number = waiting.body["number"].as_str().unwrap().to_string();
+    app.advance_and_settle(Duration::minutes(30)).await;
+    assert_eq!(events_of(&app, &number, "reminder").await.len(), 1);
+
+    // Crash and come back on the same database; time moved on meanwhile.
+    let app = app.restart().await;
+    app.advance_and_settle(Duration::minutes(31)).await;
+    let reminders = events_of(&app, &number, "reminder").await;
+    let times: Vec<&str> = reminders
+        .iter()
+        .map(|e| e["at"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        times,
+        vec![
+            "2026-11-25T09:20:00Z",
+            "2026-11-25T09:40:00Z",
+            "2026-11-25T10:00:00Z"
+        ]
+    );
+
+    let app = app.restart().await;
+    // The validation link (24 h) runs out after the second restart.
+    app.advance_and_settle(Duration::hours(24)).await;
+    let expired = events_of(&app, &waiting_number, "expired").await;
+    assert_eq!(expired.len(), 1);
+    assert_eq!(
+        app.stock_of("PAR01", "SKU1").await.1,
+        1,
+        "only the pending one still holds"
+    );
+    app.assert_stock_invariant().await;
+}
+
+#[actix_web::test]
+async fn a_crashed_reservation_actor_is_restarted_from_the_database() {
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+    let id = hub::store::reservations::find_by_number(app.ctx.db.conn(), &number)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let directory = app.ctx.directory.get().unwrap().clone();
+    app.settle().await;
+    assert!(
+        directory
+            .send(hub::actors::directory::CrashReservationForTest(id))
+            .await
+            .unwrap()
+    );
+    app.clock.advance(Duration::minutes(20));
+    let mut reminders = 0;
+    for _ in 0..50 {
+        app.settle().await;
+        reminders = events_of(&app, &number, "reminder").await.len();
+        if reminders == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        reminders, 1,
+        "the restarted actor fired the due reminder once"
+    );
+    assert_eq!(app.get_anonymous("/health").await.status, 200);
+    let counts = directory
+        .send(hub::actors::directory::Census)
+        .await
+        .unwrap();
+    assert_eq!(counts.reservations, 1);
+}

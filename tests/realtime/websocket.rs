@@ -1,0 +1,266 @@
+//! The staff WebSocket: auth, subscribe, live fan-out, catch-up, refusals.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+use storehub_tests::{identified, reservation_body, spawn_app};
+
+/// Frames until one of `kind` (an event kind) arrives.
+async fn next_event(ws: &mut storehub_tests::WsClient) -> Value {
+    loop {
+        let frame = ws.next_json().await;
+        if frame["type"] == "event" {
+            return frame;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn two_clients_see_the_same_events_and_another_store_sees_nothing() {
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    app.seed_store("LYO01").await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let karim = app.staff("karim@shop.test", "staff", &["PAR01"]).await;
+    let lea = app.staff("lea@shop.test", "staff", &["LYO01"]).await;
+    let mut a = app.websocket(&julie).await;
+    let mut b = app.websocket(&karim).await;
+    let mut other = app.websocket(&lea).await;
+    for (ws, store) in [(&mut a, "PAR01"), (&mut b, "PAR01"), (&mut other, "LYO01")] {
+        let frames = ws.subscribe(json!({ store: null })).await;
+        assert_eq!(frames[0]["type"], "snapshot", "{frames:?}");
+        assert_eq!(frames[0]["board"]["counts"]["pending"], 0);
+    }
+
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap();
+    for ws in [&mut a, &mut b] {
+        let event = next_event(ws).await;
+        assert_eq!(event["store"], "PAR01");
+        assert_eq!(event["seq"], 1);
+        assert_eq!(event["event"]["kind"], "created");
+        assert_eq!(event["event"]["reservation"]["number"], number);
+        assert_eq!(event["event"]["reservation"]["state"], "pending");
+    }
+    app.as_staff(
+        &julie,
+        Method::POST,
+        &format!("/api/v1/reservations/{number}/set-aside"),
+        None,
+    )
+    .await;
+    for ws in [&mut a, &mut b] {
+        let event = next_event(ws).await;
+        assert_eq!(event["seq"], 2);
+        assert_eq!(event["event"]["kind"], "set_aside");
+        assert_eq!(event["event"]["by"]["name"], "julie");
+        assert_eq!(event["event"]["reservation"]["state"], "set_aside");
+    }
+    assert!(
+        other
+            .try_next_json(Duration::from_millis(300))
+            .await
+            .is_none(),
+        "Lyon hears nothing of Paris"
+    );
+}
+
+#[actix_web::test]
+async fn reconnecting_with_last_seq_replays_exactly_what_was_missed() {
+    let app = spawn_app().await;
+    app.shop_with_stock(50).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let mut ws = app.websocket(&julie).await;
+    ws.subscribe(json!({"PAR01": null})).await;
+    app.reserve(
+        &reservation_body("PAR01", "SKU1", 1, identified("c0")),
+        None,
+    )
+    .await;
+    let first = next_event(&mut ws).await;
+    let last_seq = first["seq"].as_i64().unwrap();
+    drop(ws);
+
+    // Missed while away: three creates and a cancel.
+    let mut numbers = Vec::new();
+    for i in 1..=3 {
+        let created = app
+            .reserve(
+                &reservation_body("PAR01", "SKU1", 1, identified(&format!("c{i}"))),
+                None,
+            )
+            .await;
+        numbers.push(created.body["number"].as_str().unwrap().to_string());
+    }
+    app.post(
+        &format!("/api/v1/reservations/{}/cancel", numbers[0]),
+        &json!({}),
+    )
+    .await;
+
+    let mut ws = app.websocket(&julie).await;
+    let frames = ws.subscribe(json!({"PAR01": last_seq})).await;
+    let events: Vec<&Value> = frames.iter().filter(|f| f["type"] == "event").collect();
+    let seqs: Vec<i64> = events.iter().map(|f| f["seq"].as_i64().unwrap()).collect();
+    assert_eq!(
+        seqs,
+        vec![2, 3, 4, 5],
+        "exactly the missed events, in order"
+    );
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|f| f["event"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["created", "created", "created", "cancelled"]);
+    let done = frames.last().unwrap();
+    assert_eq!(
+        (
+            done["type"].as_str(),
+            done["mode"].as_str(),
+            done["seq"].as_i64()
+        ),
+        (Some("subscribed"), Some("replay"), Some(5))
+    );
+
+    // Live events continue after the replay without a gap or a repeat.
+    app.reserve(
+        &reservation_body("PAR01", "SKU1", 1, identified("c9")),
+        None,
+    )
+    .await;
+    let live = next_event(&mut ws).await;
+    assert_eq!(live["seq"], 6);
+    assert!(
+        ws.try_next_json(Duration::from_millis(200)).await.is_none(),
+        "nothing repeated"
+    );
+}
+
+#[actix_web::test]
+async fn refusals_are_frames_or_close_reasons_never_crashes() {
+    let app = spawn_app().await;
+    app.seed_store("PAR01").await;
+    app.seed_store("LYO01").await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+
+    // Bad token: closed with a reason.
+    let url = format!(
+        "{}/api/v1/ws?token=sht_nope",
+        app.address.replace("http://", "ws://")
+    );
+    let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut refused = storehub_tests::WsClient { stream };
+    let reason = refused.close_reason().await.unwrap_or_default();
+    assert!(reason.starts_with("invalid_token"), "{reason}");
+    // An integration key is not a staff member.
+    let url = format!(
+        "{}/api/v1/ws?token={}",
+        app.address.replace("http://", "ws://"),
+        app.api_key
+    );
+    let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut key_socket = storehub_tests::WsClient { stream };
+    assert!(
+        key_socket
+            .close_reason()
+            .await
+            .unwrap_or_default()
+            .starts_with("staff_only")
+    );
+
+    // Token as the first message works too.
+    let url = format!("{}/api/v1/ws", app.address.replace("http://", "ws://"));
+    let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut ws = storehub_tests::WsClient { stream };
+    ws.send_json(&json!({"type": "auth", "token": julie})).await;
+    assert_eq!(ws.next_json().await["type"], "hello");
+
+    // Another store is refused for that store only.
+    let frames = ws
+        .subscribe(json!({"PAR01": null, "LYO01": null, "NOPE": null}))
+        .await;
+    let errors: Vec<(&str, &str)> = frames
+        .iter()
+        .filter(|f| f["type"] == "error")
+        .map(|f| (f["store"].as_str().unwrap(), f["error"].as_str().unwrap()))
+        .collect();
+    assert!(errors.contains(&("LYO01", "not_your_store")), "{frames:?}");
+    assert!(errors.contains(&("NOPE", "unknown_store")));
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["type"] == "subscribed" && f["store"] == "PAR01")
+    );
+
+    // Malformed frames get an error frame and the socket stays up.
+    use futures_util::SinkExt;
+    ws.stream
+        .send(tokio_tungstenite::tungstenite::Message::text("{not json"))
+        .await
+        .unwrap();
+    let error = ws.next_json().await;
+    assert_eq!(error["error"], "malformed_message");
+    ws.send_json(&json!({"type": "dance"})).await;
+    assert_eq!(ws.next_json().await["error"], "malformed_message");
+    ws.send_json(&json!({"type": "ping"})).await;
+    assert_eq!(ws.next_json().await["type"], "pong");
+    // Oversized frames close the socket (a client cannot make us buffer).
+    let huge = format!(
+        "{{\"type\":\"ping\",\"pad\":\"{}\"}}",
+        "x".repeat(64 * 1024)
+    );
+    let _ = ws
+        .stream
+        .send(tokio_tungstenite::tungstenite::Message::text(huge))
+        .await;
+    assert!(ws.try_next_json(Duration::from_secs(2)).await.is_none());
+    assert_eq!(app.get_anonymous("/health").await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_client_that_stops_reading_is_disconnected_not_buffered() {
+    let app = storehub_tests::spawn_app_with(|settings| {
+        settings.realtime.queue_frames = 32;
+        settings.http.socket_send_buffer_bytes = 4096;
+    })
+    .await;
+    app.shop_with_stock(2000).await;
+    app.settings(
+        json!({"max_open_reservations": {"anonymous": 15, "identified": 10000},
+        "max_items_held": {"anonymous": 30, "identified": 10000}}),
+    )
+    .await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let mut slow = app.websocket_with_buffer(&julie, 4096).await;
+    slow.subscribe(json!({"PAR01": null})).await;
+    // The slow client never reads again; its queue (32 frames) overflows.
+    for i in 0..300 {
+        let answer = app
+            .reserve(
+                &reservation_body("PAR01", "SKU1", 1, identified(&format!("burst{i}"))),
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, 201);
+    }
+    // Reading now: some frames, then the close with its reason.
+    let mut reason = None;
+    for _ in 0..1000 {
+        use futures_util::StreamExt;
+        match tokio::time::timeout(Duration::from_secs(5), slow.stream.next()).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame))))) => {
+                reason = Some(frame.reason.to_string());
+                break;
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => break,
+        }
+    }
+    let reason = reason.expect("the slow client is told why it is dropped");
+    assert!(reason.starts_with("too_slow"), "{reason}");
+}
