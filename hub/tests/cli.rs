@@ -109,6 +109,16 @@ async fn demo_serves_ready_docs_and_api_on_a_fresh_directory() {
         .await
         .unwrap();
     assert_eq!(articles.as_array().unwrap().len(), 20);
+    // The printed staff logins work.
+    let login = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(
+            &serde_json::json!({"email": "manon@demo.storehub.test", "password": "storehub-demo"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 200);
     let reserved = client
         .post(format!("{base}/api/v1/reservations"))
         .bearer_auth(&key)
@@ -157,4 +167,74 @@ fn bad_settings_are_refused_with_a_sentence() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("settings could not be read"), "{stderr}");
+}
+
+#[test]
+fn staff_create_reads_the_password_from_stdin() {
+    use std::io::Write;
+    let dir = scratch_dir("staff");
+    let url = format!("sqlite://{}/staff.db?mode=rwc", dir.display());
+    let mut child = storehub()
+        .args([
+            "staff",
+            "create",
+            "--email",
+            "Admin@Shop.test",
+            "--role",
+            "admin",
+        ])
+        .env("STOREHUB_DATABASE__URL", &url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("admin account admin@shop.test"), "{stdout}");
+
+    let short = storehub()
+        .args([
+            "staff",
+            "create",
+            "--email",
+            "x@shop.test",
+            "--role",
+            "staff",
+        ])
+        .env("STOREHUB_DATABASE__URL", &url)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
+    assert!(
+        String::from_utf8(short.stderr)
+            .unwrap()
+            .contains("at least 10 characters")
+    );
+    let bad_role = storehub()
+        .args([
+            "staff",
+            "create",
+            "--email",
+            "y@shop.test",
+            "--role",
+            "boss",
+        ])
+        .env("STOREHUB_DATABASE__URL", &url)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(bad_role.stderr)
+            .unwrap()
+            .contains("staff, manager or admin")
+    );
 }

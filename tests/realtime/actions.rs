@@ -66,8 +66,20 @@ async fn set_aside_then_collect_with_barcodes_and_order_ref() {
             .contains("expected 2, scanned 1")
     );
 
+    // The till scans the shopper's QR code: the tracking link finds it too.
+    let tracking_url = created.body["tracking_url"].as_str().unwrap();
+    let token = tracking_url.rsplit('/').next().unwrap();
+    let scanned = app
+        .as_staff(
+            &julie,
+            Method::GET,
+            &format!("/api/v1/reservations/{token}"),
+            None,
+        )
+        .await;
+    assert_eq!(scanned.body["number"], number);
     let collected = app
-        .as_staff(&julie, Method::POST, &format!("/api/v1/reservations/{number}/collect"),
+        .as_staff(&julie, Method::POST, &format!("/api/v1/reservations/{token}/collect"),
             Some(&json!({"scanned": ["4006381333931", "4006381333931"], "order_ref": "SALE-981",
                 "customer": {"first_name": "Marie", "last_name": "Curie", "email": "marie@example.fr"}})))
         .await;

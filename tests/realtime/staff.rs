@@ -220,3 +220,72 @@ async fn alert_lists_subscribe_change_and_show_to_managers() {
         .await;
     assert_eq!(again.error(), "not_subscribed");
 }
+
+#[actix_web::test]
+async fn every_user_setting_alerts_all_store_members_on_their_channels() {
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let _karim = app.staff("karim@shop.test", "staff", &["PAR01"]).await;
+    app.as_staff(
+        &julie,
+        Method::PUT,
+        "/api/v1/stores/PAR01/alert-list/me",
+        Some(&json!({"channels": ["ws", "fcm"]})),
+    )
+    .await;
+    let team_rows = |app: &storehub_tests::TestApp| {
+        let conn = app.ctx.db.conn().clone();
+        async move {
+            let rows = hub::store::outbox::with_prefix(&conn, "ev:").await.unwrap();
+            let mut out: Vec<(String, String)> = rows
+                .iter()
+                .filter(|r| r.topic == "team.alert")
+                .map(|r| serde_json::from_str::<serde_json::Value>(&r.payload).unwrap())
+                .map(|p| {
+                    (
+                        p["to"]
+                            .as_str()
+                            .unwrap_or(&p["staff_id"].to_string())
+                            .to_string(),
+                        p["channel"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            out.sort();
+            out
+        }
+    };
+    // Team list (default): only Julie, on FCM.
+    app.reserve(
+        &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+        None,
+    )
+    .await;
+    let rows = team_rows(&app).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].1, "fcm");
+
+    // Every user: Karim too, with default channels, though not on the list.
+    app.patch(
+        "/api/v1/stores/PAR01/settings",
+        &json!({"alert_recipients": "all_users"}),
+    )
+    .await;
+    app.reserve(
+        &reservation_body("PAR01", "SKU1", 1, identified("c2")),
+        None,
+    )
+    .await;
+    let rows = team_rows(&app).await;
+    assert!(
+        rows.contains(&("karim@shop.test".to_string(), "email".to_string())),
+        "{rows:?}"
+    );
+    assert_eq!(rows.iter().filter(|(_, c)| c == "web_push").count(), 1);
+    assert_eq!(
+        rows.len(),
+        1 + 1 + 2,
+        "first alert + Julie on fcm + Karim on web_push and email"
+    );
+}

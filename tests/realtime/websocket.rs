@@ -139,6 +139,23 @@ async fn reconnecting_with_last_seq_replays_exactly_what_was_missed() {
         ws.try_next_json(Duration::from_millis(200)).await.is_none(),
         "nothing repeated"
     );
+
+    // A client with no history gets the live board at the current seq.
+    let mut fresh = app.websocket(&julie).await;
+    let frames = fresh.subscribe(json!({"PAR01": null})).await;
+    assert_eq!(frames[0]["type"], "snapshot");
+    assert_eq!(frames[0]["seq"], 6);
+    assert_eq!(frames[0]["board"]["counts"]["pending"], 4);
+    let listed: Vec<&str> = frames[0]["board"]["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_str().unwrap())
+        .collect();
+    assert!(
+        !listed.contains(&numbers[0].as_str()),
+        "the cancelled one is gone"
+    );
 }
 
 #[actix_web::test]

@@ -13,7 +13,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::context::AppContext;
 use crate::realtime::protocol::event_frame;
-use crate::services::board;
+use crate::services::board::{self, Board, BoardItem};
 use crate::store as db;
 
 /// How long a gap in the sequence may last before it is filled from the database.
@@ -59,7 +59,13 @@ pub struct Publish(pub reservation_event::Model);
 struct Ready {
     seq: i64,
     frame: Arc<str>,
+    item: Option<BoardItem>,
 }
+
+/// The live board, exactly as of the last event sent (None until loaded).
+#[derive(Message)]
+#[rtype(result = "Option<Board>")]
+pub struct GetBoard;
 
 pub struct StoreActor {
     store_id: i64,
@@ -68,8 +74,11 @@ pub struct StoreActor {
     sessions: HashMap<u64, SessionHandle>,
     /// The next sequence number to send.
     next_seq: i64,
-    waiting: BTreeMap<i64, Arc<str>>,
+    waiting: BTreeMap<i64, (Arc<str>, Option<BoardItem>)>,
     gap_check: Option<SpawnHandle>,
+    /// What the board shows, by reservation number.
+    board: HashMap<String, BoardItem>,
+    board_loaded: bool,
 }
 
 impl StoreActor {
@@ -84,6 +93,8 @@ impl StoreActor {
             next_seq: first_seq.unwrap_or(0),
             waiting: BTreeMap::new(),
             gap_check: None,
+            board: HashMap::new(),
+            board_loaded: false,
         }
     }
 
@@ -103,16 +114,28 @@ impl StoreActor {
                 addr.do_send(Ready {
                     seq,
                     frame: Arc::from(""),
+                    item: None,
                 });
                 return;
             };
-            let frame: Arc<str> = Arc::from(event_frame(&code, &event, item).to_json());
-            addr.do_send(Ready { seq, frame });
+            let frame: Arc<str> = Arc::from(event_frame(&code, &event, item.clone()).to_json());
+            addr.do_send(Ready {
+                seq,
+                frame,
+                item: Some(item),
+            });
         });
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        while let Some(frame) = self.waiting.remove(&self.next_seq) {
+        while let Some((frame, item)) = self.waiting.remove(&self.next_seq) {
+            if let Some(item) = item {
+                if board::column(&item).is_some() {
+                    self.board.insert(item.number.clone(), item);
+                } else {
+                    self.board.remove(&item.number);
+                }
+            }
             if !frame.is_empty() {
                 self.fan_out(self.next_seq, frame);
             }
@@ -226,6 +249,23 @@ impl Handler<Leave> for StoreActor {
     }
 }
 
+impl Handler<GetBoard> for StoreActor {
+    type Result = Option<Board>;
+    fn handle(&mut self, _: GetBoard, _: &mut Context<Self>) -> Option<Board> {
+        if !self.board_loaded || !self.waiting.is_empty() {
+            // Mid-gap: the database answers consistently instead.
+            return None;
+        }
+        let items = self.board.values().cloned().collect::<Vec<_>>();
+        Some(board::assemble(
+            &self.code,
+            self.next_seq - 1,
+            items,
+            self.app.clock.now(),
+        ))
+    }
+}
+
 impl Handler<Publish> for StoreActor {
     type Result = ();
     fn handle(&mut self, Publish(event): Publish, ctx: &mut Context<Self>) {
@@ -240,7 +280,7 @@ impl Handler<Ready> for StoreActor {
     type Result = ();
     fn handle(&mut self, ready: Ready, ctx: &mut Context<Self>) {
         if ready.seq >= self.next_seq {
-            self.waiting.insert(ready.seq, ready.frame);
+            self.waiting.insert(ready.seq, (ready.frame, ready.item));
         }
         self.flush(ctx);
     }

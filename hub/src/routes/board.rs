@@ -20,7 +20,9 @@ pub async fn get_board(
 ) -> Result<HttpResponse, ApiError> {
     let store = catalogue::get_store(&ctx, &code).await?;
     caller.require_store(store.id, &store.code)?;
-    Ok(HttpResponse::Ok().json(board::board(&ctx, &store).await?))
+    // From the database: a caller sees its own action at once, even before
+    // the store's actor has fanned it out.
+    Ok(HttpResponse::Ok().json(board::load_board(&ctx, &store).await?))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

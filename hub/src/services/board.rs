@@ -102,10 +102,58 @@ fn item_from(
     }
 }
 
-/// The board of one store. The sequence number is read first: events after
-/// it may already show in the lists, never the other way round, so a client
-/// applying later events as upserts misses nothing.
-pub async fn board(ctx: &AppContext, store: &store::Model) -> Result<Board, ApiError> {
+/// Which list of the board an item belongs on, if any.
+pub fn column(item: &BoardItem) -> Option<State> {
+    match item.state {
+        State::Pending | State::SetAside => Some(item.state),
+        State::Cancelled | State::Expired
+            if item.set_aside_at.is_some() && item.reintegration.is_none() =>
+        {
+            Some(State::Expired)
+        }
+        _ => None,
+    }
+}
+
+/// Sorts items into the board's lists, with `overdue` as of `now`.
+pub fn assemble(
+    store: &str,
+    seq: i64,
+    items: impl IntoIterator<Item = BoardItem>,
+    now: DateTime<Utc>,
+) -> Board {
+    let (mut pending, mut set_aside, mut to_put_back) = (Vec::new(), Vec::new(), Vec::new());
+    for mut entry in items {
+        entry.overdue =
+            entry.state == State::Pending && entry.confirm_by.is_some_and(|by| by <= now);
+        match column(&entry) {
+            Some(State::Pending) => pending.push(entry),
+            Some(State::SetAside) => set_aside.push(entry),
+            Some(_) => to_put_back.push(entry),
+            None => {}
+        }
+    }
+    pending.sort_by(|a, b| (a.created_at, &a.number).cmp(&(b.created_at, &b.number)));
+    set_aside.sort_by(|a, b| (a.pickup_by, &a.number).cmp(&(b.pickup_by, &b.number)));
+    to_put_back.sort_by(|a, b| (a.created_at, &a.number).cmp(&(b.created_at, &b.number)));
+    Board {
+        store: store.to_string(),
+        seq,
+        counts: BoardCounts {
+            pending: pending.len(),
+            set_aside: set_aside.len(),
+            to_put_back: to_put_back.len(),
+        },
+        pending,
+        set_aside,
+        to_put_back,
+    }
+}
+
+/// The board of one store, read from the database. The sequence number is
+/// read first: events after it may already show in the lists, never the
+/// other way round, so applying later events as upserts misses nothing.
+pub async fn load_board(ctx: &AppContext, store: &store::Model) -> Result<Board, ApiError> {
     let conn = ctx.db.conn();
     let seq = db::stores::find_by_id(conn, store.id)
         .await?
@@ -116,33 +164,29 @@ pub async fn board(ctx: &AppContext, store: &store::Model) -> Result<Board, ApiE
     let lines = db::reservations::lines_of_many(conn, rows.iter().map(|r| r.id).collect()).await?;
     let customers =
         db::customers::find_many(conn, rows.iter().map(|r| r.customer_id).collect()).await?;
-    let (mut pending, mut set_aside, mut to_put_back) = (Vec::new(), Vec::new(), Vec::new());
-    for row in &rows {
+    let items = rows.iter().map(|row| {
         let own: Vec<_> = lines
             .iter()
             .filter(|l| l.reservation_id == row.id)
             .cloned()
             .collect();
         let customer = customers.iter().find(|c| c.id == row.customer_id);
-        let entry = item_from(row, &own, customer, now);
-        match entry.state {
-            State::Pending => pending.push(entry),
-            State::SetAside => set_aside.push(entry),
-            _ => to_put_back.push(entry),
-        }
+        item_from(row, &own, customer, now)
+    });
+    Ok(assemble(&store.code, seq, items.collect::<Vec<_>>(), now))
+}
+
+/// The live board for a WebSocket snapshot: from the store's actor, in
+/// memory and exactly at its sequence number, so the live events that follow
+/// start right after it; from the database if the actor cannot answer.
+pub async fn board(ctx: &AppContext, store: &store::Model) -> Result<Board, ApiError> {
+    use crate::actors::directory::StoreAddr;
+    use crate::actors::store::GetBoard;
+    if let Some(directory) = ctx.directory.get()
+        && let Ok(Some(actor)) = directory.send(StoreAddr { store_id: store.id }).await
+        && let Ok(Some(board)) = actor.send(GetBoard).await
+    {
+        return Ok(board);
     }
-    pending.sort_by_key(|i| i.created_at);
-    set_aside.sort_by_key(|i| i.pickup_by);
-    Ok(Board {
-        store: store.code.clone(),
-        seq,
-        counts: BoardCounts {
-            pending: pending.len(),
-            set_aside: set_aside.len(),
-            to_put_back: to_put_back.len(),
-        },
-        pending,
-        set_aside,
-        to_put_back,
-    })
+    load_board(ctx, store).await
 }

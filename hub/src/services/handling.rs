@@ -11,14 +11,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::reservations::{
-    ChangeDetails, CustomerInput, Ending, LineInput, ReservationView, apply, load,
-    unknown_reservation, view,
+    ChangeDetails, CustomerInput, Ending, LineInput, ReservationView, apply, load, view,
 };
 use super::{Caller, opening_hours_of};
 use crate::context::AppContext;
 use crate::db::WriteTx;
 use crate::domain::reservation::{Action, State};
-use crate::domain::tokens;
 use crate::error::ApiError;
 use crate::store as db;
 
@@ -59,14 +57,11 @@ async fn begin(
     caller: &Caller,
     number: &str,
 ) -> Result<(WriteTx, reservation::Model), ApiError> {
-    let number = tokens::normalise_number(number);
     let tx = ctx.db.write().await?;
-    let current = db::reservations::find_by_number(&*tx, &number)
-        .await?
-        .ok_or_else(|| unknown_reservation(&number))?;
+    let current = super::reservations::find_typed_or_scanned(&*tx, number).await?;
     let store = db::stores::find_by_id(&*tx, current.store_id)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("store of {number} is gone"))?;
+        .ok_or_else(|| anyhow::anyhow!("store of {} is gone", current.number))?;
     caller.require_store(store.id, &store.code)?;
     Ok((tx, current))
 }

@@ -649,16 +649,34 @@ pub fn unknown_reservation(number: &str) -> ApiError {
     )
 }
 
+/// Finds a reservation by what a person typed or scanned: its number (any
+/// case, with or without the dash) or the tracking token of its QR code.
+pub async fn find_typed_or_scanned(
+    conn: &impl ConnectionTrait,
+    typed: &str,
+) -> Result<reservation::Model, ApiError> {
+    let number = tokens::normalise_number(typed);
+    if let Some(found) = db::reservations::find_by_number(conn, &number).await? {
+        return Ok(found);
+    }
+    // The QR code holds the tracking link; its last segment is the token.
+    let token = typed.trim().rsplit('/').next().unwrap_or_default();
+    if token.len() == 32
+        && token.chars().all(|c| c.is_ascii_hexdigit())
+        && let Some(found) = db::reservations::find_by_tracking_token(conn, token).await?
+    {
+        return Ok(found);
+    }
+    Err(unknown_reservation(&number))
+}
+
 pub async fn get(
     ctx: &AppContext,
     caller: &Caller,
     number: &str,
 ) -> Result<ReservationView, ApiError> {
-    let number = tokens::normalise_number(number);
     let conn = ctx.db.conn();
-    let reservation = db::reservations::find_by_number(conn, &number)
-        .await?
-        .ok_or_else(|| unknown_reservation(&number))?;
+    let reservation = find_typed_or_scanned(conn, number).await?;
     let loaded = load(conn, reservation).await?;
     caller.require_store(loaded.store.id, &loaded.store.code)?;
     view(ctx, &loaded)
