@@ -41,6 +41,9 @@ pub enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
+    /// Print a new VAPID key pair for Web Push (set the private one as
+    /// STOREHUB_PUSH__VAPID_PRIVATE_KEY).
+    VapidKeys,
     /// Manage staff accounts.
     Staff {
         #[command(subcommand)]
@@ -101,6 +104,16 @@ pub fn main() -> ExitCode {
                     settings.bind = bind;
                 }
                 serve(settings).await
+            }
+            Command::VapidKeys => {
+                let keys =
+                    mobile_bridge::webpush::generate_vapid_keys().map_err(anyhow::Error::msg)?;
+                println!("STOREHUB_PUSH__VAPID_PRIVATE_KEY={}", keys.private_key);
+                println!(
+                    "public key (served at /api/v1/push/public-key): {}",
+                    keys.public_key
+                );
+                Ok(())
             }
             Command::Migrate => {
                 settings.database.migrate_on_start = true;
@@ -205,5 +218,7 @@ async fn offline_context(settings: &Settings) -> anyhow::Result<AppContext> {
         metrics: telemetry::metrics_handle(),
         directory: Default::default(),
         realtime: settings.realtime.clone(),
+        delivery_wake: Default::default(),
+        vapid_public_key: None,
     })
 }

@@ -20,6 +20,58 @@ pub struct Settings {
     pub log: LogSettings,
     pub http: HttpSettings,
     pub realtime: RealtimeSettings,
+    pub email: EmailSettings,
+    pub push: PushSettings,
+    pub fcm: FcmSettings,
+    pub delivery: DeliverySettings,
+}
+
+#[derive(Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct EmailSettings {
+    /// lettre SMTP URL, e.g. `smtp://127.0.0.1:2525` or
+    /// `smtps://user:pass@mail.example.com`; unset = no email (warned at start).
+    pub smtp_url: Option<String>,
+    /// Sender address of every message.
+    pub from: String,
+}
+
+#[derive(Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct PushSettings {
+    /// VAPID private key, base64url (`storehub vapid-keys` makes one); unset = no Web Push.
+    pub vapid_private_key: Option<String>,
+    /// Contact push services may use: `mailto:ops@example.com`.
+    pub vapid_subject: String,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct FcmSettings {
+    /// Service-account JSON file; unset = no FCM.
+    pub credentials_file: Option<String>,
+    /// FCM API base (a local fake in tests).
+    pub base_url: String,
+    /// OAuth token endpoint; default: the one in the credentials file.
+    pub token_uri: Option<String>,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct DeliverySettings {
+    /// Attempts before a message is marked failed.
+    pub max_attempts: i32,
+    /// First retry delay in seconds; doubles each attempt, with jitter.
+    pub base_backoff_secs: u64,
+    /// Longest delay between attempts, in seconds.
+    pub max_backoff_secs: u64,
+    /// Messages sent at once.
+    pub concurrency: usize,
+    /// Seconds a claimed message stays reserved for its worker; after a
+    /// crash it is picked up again once this passes.
+    pub lease_secs: u64,
+    /// How often the worker looks for due messages, in milliseconds.
+    pub poll_ms: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -80,6 +132,16 @@ impl Default for Settings {
             log: LogSettings::default(),
             http: HttpSettings::default(),
             realtime: RealtimeSettings::default(),
+            email: EmailSettings {
+                smtp_url: None,
+                from: "Storehub <no-reply@storehub.invalid>".into(),
+            },
+            push: PushSettings {
+                vapid_private_key: None,
+                vapid_subject: "mailto:ops@storehub.invalid".into(),
+            },
+            fcm: FcmSettings::default(),
+            delivery: DeliverySettings::default(),
         }
     }
 }
@@ -109,6 +171,29 @@ impl Default for HttpSettings {
             max_body_bytes: 64 * 1024,
             workers: 0,
             socket_send_buffer_bytes: 0,
+        }
+    }
+}
+
+impl Default for FcmSettings {
+    fn default() -> Self {
+        Self {
+            credentials_file: None,
+            base_url: "https://fcm.googleapis.com".into(),
+            token_uri: None,
+        }
+    }
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_backoff_secs: 5,
+            max_backoff_secs: 3600,
+            concurrency: 16,
+            lease_secs: 60,
+            poll_ms: 250,
         }
     }
 }
@@ -182,6 +267,16 @@ impl fmt::Debug for Settings {
             .field("log.level", &self.log.level)
             .field("http.max_body_bytes", &self.http.max_body_bytes)
             .field("realtime.queue_frames", &self.realtime.queue_frames)
+            .field(
+                "email.smtp_url",
+                &self.email.smtp_url.as_deref().map(redact_url),
+            )
+            .field(
+                "push.vapid_private_key",
+                &self.push.vapid_private_key.as_ref().map(|_| "***"),
+            )
+            .field("fcm.credentials_file", &self.fcm.credentials_file)
+            .field("fcm.base_url", &self.fcm.base_url)
             .finish()
     }
 }

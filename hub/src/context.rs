@@ -21,6 +21,10 @@ pub struct AppContext {
     pub public_url: Arc<str>,
     pub metrics: PrometheusHandle,
     pub realtime: crate::config::RealtimeSettings,
+    /// Wakes the outbox worker when new messages are committed.
+    pub delivery_wake: Arc<tokio::sync::Notify>,
+    /// The Web Push public key browsers subscribe with, when Web Push is on.
+    pub vapid_public_key: Option<Arc<str>>,
     /// The actor directory: committed events go live through it (store
     /// fan-out, reservation timers). Set once the actors run.
     pub directory: Arc<OnceLock<Addr<Directory>>>,
@@ -37,6 +41,7 @@ impl AppContext {
         if events.is_empty() {
             return;
         }
+        self.delivery_wake.notify_one();
         if let Some(directory) = self.directory.get() {
             directory.do_send(Committed(events));
         }

@@ -137,6 +137,19 @@ fn ean13(first_twelve: u64) -> String {
     format!("{digits}{}", (10 - sum % 10) % 10)
 }
 
+/// Where the demo keeps its VAPID key, so browsers stay subscribed across runs.
+const DEMO_VAPID_FILE: &str = "storehub-demo.vapid";
+
+/// The demo's Web Push key: read from its file, or made and saved once.
+pub fn vapid_key() -> anyhow::Result<String> {
+    if let Ok(saved) = std::fs::read_to_string(DEMO_VAPID_FILE) {
+        return Ok(saved.trim().to_string());
+    }
+    let keys = mobile_bridge::webpush::generate_vapid_keys().map_err(anyhow::Error::msg)?;
+    std::fs::write(DEMO_VAPID_FILE, &keys.private_key)?;
+    Ok(keys.private_key)
+}
+
 /// Seeds once (when no store exists) and prints how to use the demo.
 pub async fn seed_and_print(ctx: &AppContext, port: u16) -> anyhow::Result<()> {
     let fail = |e: crate::error::ApiError| anyhow::anyhow!("demo seed: {e}");

@@ -15,8 +15,12 @@ use crate::config::Settings;
 use crate::context::AppContext;
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::notify::email::Mailer;
+use crate::notify::worker::{Senders, Worker};
 use crate::routes;
 use crate::telemetry;
+use mobile_bridge::fcm::FcmSender;
+use mobile_bridge::webpush::WebPushSender;
 
 pub struct Application {
     port: u16,
@@ -69,6 +73,51 @@ fn query_error(err: error::QueryPayloadError, _: &HttpRequest) -> error::Error {
     error::InternalError::from_response(err, api.error_response()).into()
 }
 
+/// The hub's one HTTP client, shared by every push transport.
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .pool_max_idle_per_host(32)
+        .build()?)
+}
+
+/// Email, Web Push and FCM senders from the settings; each may be off.
+async fn build_senders(settings: &Settings) -> anyhow::Result<(Senders, Option<Arc<str>>)> {
+    let client = http_client()?;
+    let mut senders = Senders::default();
+    match &settings.email.smtp_url {
+        Some(url) => {
+            senders.mailer =
+                Some(Mailer::new(url, &settings.email.from).map_err(anyhow::Error::msg)?);
+        }
+        None => tracing::warn!("STOREHUB_EMAIL__SMTP_URL is not set: no email will be sent"),
+    }
+    let mut public_key = None;
+    match &settings.push.vapid_private_key {
+        Some(key) => {
+            let sender = WebPushSender::new(client.clone(), key, &settings.push.vapid_subject)
+                .map_err(anyhow::Error::msg)?;
+            public_key = Some(Arc::from(sender.public_key()));
+            senders.web_push = Some(Arc::new(sender));
+        }
+        None => tracing::warn!("STOREHUB_PUSH__VAPID_PRIVATE_KEY is not set: Web Push is off"),
+    }
+    if let Some(path) = &settings.fcm.credentials_file {
+        let json = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("STOREHUB_FCM__CREDENTIALS_FILE `{path}`: {e}"))?;
+        let sender = FcmSender::new(
+            client.clone(),
+            &json,
+            &settings.fcm.base_url,
+            settings.fcm.token_uri.as_deref(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        senders.fcm = Some(Arc::new(sender));
+    }
+    Ok((senders, public_key))
+}
+
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let db = connect_database(&settings).await?;
@@ -79,6 +128,7 @@ impl Application {
         } else {
             settings.public_url.trim_end_matches('/').to_string()
         };
+        let (senders, vapid_public_key) = build_senders(&settings).await?;
         let ctx = AppContext {
             db,
             clock,
@@ -86,7 +136,16 @@ impl Application {
             metrics: telemetry::metrics_handle(),
             directory: Default::default(),
             realtime: settings.realtime.clone(),
+            delivery_wake: Default::default(),
+            vapid_public_key,
         };
+        let worker = Worker::new(
+            ctx.clone(),
+            senders,
+            settings.delivery.clone(),
+            ctx.delivery_wake.clone(),
+        );
+        actix_web::rt::spawn(worker.run());
         let directory = Directory::new(ctx.clone()).start();
         // Only this function sets it, once per context.
         let _ = ctx.directory.set(directory);

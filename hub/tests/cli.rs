@@ -74,6 +74,7 @@ async fn demo_serves_ready_docs_and_api_on_a_fresh_directory() {
         "the demo uses a local SQLite file"
     );
 
+    hub::startup::install_crypto_provider();
     let client = reqwest::Client::new();
     let ready = client.get(format!("{base}/ready")).send().await.unwrap();
     assert_eq!(ready.status().as_u16(), 200);

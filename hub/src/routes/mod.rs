@@ -4,6 +4,8 @@ pub mod alert_lists;
 pub mod api_keys;
 pub mod articles;
 pub mod board;
+pub mod devices;
+pub mod notifications;
 pub mod openapi;
 pub mod realtime;
 pub mod reservations;
@@ -24,6 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .configure(api_keys::configure)
                 .configure(board::configure)
+                .configure(devices::configure)
+                .configure(notifications::configure)
                 .configure(alert_lists::configure)
                 .configure(staff::configure)
                 .configure(stores::configure)

@@ -5,6 +5,7 @@ pub mod alert_lists;
 pub mod api_keys;
 pub mod articles;
 pub mod customers;
+pub mod devices;
 pub mod events;
 pub mod idempotency;
 pub mod outbox;

@@ -14,9 +14,11 @@ pub async fn enqueue(
     topic: &str,
     dedup_key: &str,
     payload: serde_json::Value,
+    reservation_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let row = outbox::ActiveModel {
+        reservation_id: Set(reservation_id),
         topic: Set(topic.to_string()),
         dedup_key: Set(dedup_key.to_string()),
         payload: Set(payload.to_string()),
@@ -46,5 +48,102 @@ pub async fn with_prefix(
         .filter(outbox::Column::DedupKey.starts_with(prefix))
         .order_by_asc(outbox::Column::Id)
         .all(conn)
+        .await
+}
+
+/// A reservation's messages, for its delivery status.
+pub async fn for_reservation(
+    conn: &impl ConnectionTrait,
+    reservation_id: i64,
+) -> Result<Vec<outbox::Model>, DbErr> {
+    outbox::Entity::find()
+        .filter(outbox::Column::ReservationId.eq(reservation_id))
+        .order_by_asc(outbox::Column::Id)
+        .all(conn)
+        .await
+}
+
+/// Claims up to `limit` due messages for `lease` (also counts the attempt).
+/// PostgreSQL skips rows another worker holds; SQLite has one writer.
+pub async fn claim(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<outbox::Model>, DbErr> {
+    use sea_orm::{DbBackend, FromQueryResult, Statement};
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN (\
+             SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
+             AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at, id \
+             LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING *"
+        }
+        _ => {
+            "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id IN (\
+             SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? \
+             AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at, id \
+             LIMIT ?) RETURNING *"
+        }
+    };
+    let limit = i64::try_from(limit).unwrap_or(100);
+    let values: Vec<sea_orm::Value> = match backend {
+        DbBackend::Postgres => vec![lease_until.into(), now.into(), limit.into()],
+        _ => vec![lease_until.into(), now.into(), now.into(), limit.into()],
+    };
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    rows.iter()
+        .map(|row| outbox::Model::from_query_result(row, ""))
+        .collect()
+}
+
+/// How a delivery attempt ended, as stored.
+pub struct Settled<'a> {
+    pub status: &'a str,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Records the result of an attempt, only if the claim is still ours.
+pub async fn settle(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    lease_until: DateTime<Utc>,
+    result: Settled<'_>,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let mut update = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(result.status))
+        .col_expr(
+            outbox::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(outbox::Column::LastError, Expr::value(result.last_error))
+        .col_expr(outbox::Column::SentAt, Expr::value(result.sent_at));
+    if let Some(next) = result.next_attempt_at {
+        update = update.col_expr(outbox::Column::NextAttemptAt, Expr::value(next));
+    }
+    let done = update
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::LeaseUntil.eq(lease_until))
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
+/// The earliest time a queued message is due, to sleep until then.
+pub async fn next_due(conn: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
+    use sea_orm::QuerySelect;
+    outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::NextAttemptAt)
+        .filter(outbox::Column::Status.eq("queued"))
+        .order_by_asc(outbox::Column::NextAttemptAt)
+        .into_tuple()
+        .one(conn)
         .await
 }

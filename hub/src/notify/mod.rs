@@ -13,6 +13,10 @@ use crate::store::outbox;
 
 /// Outbox topic of shopper emails.
 pub const SHOPPER_EMAIL: &str = "shopper.email";
+/// Outbox topic of pushes to a shopper's registered browsers.
+pub const SHOPPER_PUSH: &str = "shopper.push";
+/// Outbox topic of one push to one device (expanded from the others).
+pub const DEVICE_PUSH: &str = "push.device";
 /// Outbox topic of alerts to a store's team.
 pub const TEAM_ALERT: &str = "team.alert";
 
@@ -77,10 +81,23 @@ pub async fn enqueue_for_event(
             conn,
             SHOPPER_EMAIL,
             &format!("{prefix}:shopper"),
-            payload,
+            payload.clone(),
+            Some(reservation.id),
             now,
         )
         .await?;
+        // Pushes too, when the shopper opted in on the tracking page.
+        if crate::store::devices::count_for(conn, "reservation", reservation.id).await? > 0 {
+            outbox::enqueue(
+                conn,
+                SHOPPER_PUSH,
+                &format!("{prefix}:shopper-push"),
+                payload,
+                Some(reservation.id),
+                now,
+            )
+            .await?;
+        }
     }
     if let Some(audience) = team_audience(&event.kind, reservation, event) {
         let settings = crate::services::settings::effective(conn, Some(store.id)).await?;
@@ -101,7 +118,7 @@ pub async fn enqueue_for_event(
                     payload["to"] = json!(person.email);
                 }
                 let key = format!("{prefix}:staff:{}:{channel}", person.staff_id);
-                outbox::enqueue(conn, TEAM_ALERT, &key, payload, now).await?;
+                outbox::enqueue(conn, TEAM_ALERT, &key, payload, Some(reservation.id), now).await?;
                 queued += 1;
             }
         }
@@ -111,8 +128,22 @@ pub async fn enqueue_for_event(
             payload["channel"] = json!("email");
             payload["to"] = json!(store.email);
             payload["fallback"] = json!(true);
-            outbox::enqueue(conn, TEAM_ALERT, &format!("{prefix}:store"), payload, now).await?;
+            outbox::enqueue(
+                conn,
+                TEAM_ALERT,
+                &format!("{prefix}:store"),
+                payload,
+                Some(reservation.id),
+                now,
+            )
+            .await?;
         }
     }
     Ok(())
 }
+
+pub mod defaults;
+pub mod email;
+pub mod message;
+pub mod templates;
+pub mod worker;

@@ -1,0 +1,221 @@
+//! The default texts of every message, in French and English. A retailer's
+//! saved version (`message_templates` rows) replaces one of them.
+
+/// (name, language, subject, text body, HTML body)
+pub type DefaultTemplate = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+const LINES_TEXT: &str = "{% for line in reservation.lines %}- {{ line.quantity }} x {{ line.designation }}{% if line.variant %} ({{ line.variant }}){% endif %}\n{% endfor %}";
+const LINES_HTML: &str = "<ul>{% for line in reservation.lines %}<li>{{ line.quantity }} &times; {{ line.designation }}{% if line.variant %} ({{ line.variant }}){% endif %}</li>{% endfor %}</ul>";
+
+/// Every default template.
+pub fn all() -> Vec<(String, String, String, String, String)> {
+    let mut out = Vec::new();
+    for (name, lang, subject, text, html) in TEMPLATES {
+        out.push((
+            name.to_string(),
+            lang.to_string(),
+            subject.to_string(),
+            text.replace("[[LINES]]", LINES_TEXT),
+            html.replace("[[LINES]]", LINES_HTML),
+        ));
+    }
+    out
+}
+
+const TEMPLATES: &[DefaultTemplate] = &[
+    // 1. Validate your request (anonymous shoppers).
+    (
+        "validate_request",
+        "fr",
+        "Confirmez votre réservation {{ reservation.number }}",
+        "Bonjour {{ shopper.first_name }},\n\nConfirmez votre demande de réservation chez {{ store.name }} :\n[[LINES]]\nConfirmer : {{ links.validation }}\n\nSans confirmation avant le {{ reservation.validate_by }}, la demande est annulée.\n",
+        "<p>Bonjour {{ shopper.first_name }},</p><p>Confirmez votre demande de réservation chez {{ store.name }} :</p>[[LINES]]<p><a href=\"{{ links.validation }}\">Confirmer ma réservation</a></p><p>Sans confirmation avant le {{ reservation.validate_by }}, la demande est annulée.</p>",
+    ),
+    (
+        "validate_request",
+        "en",
+        "Confirm your reservation {{ reservation.number }}",
+        "Hello {{ shopper.first_name }},\n\nPlease confirm your reservation request at {{ store.name }}:\n[[LINES]]\nConfirm: {{ links.validation }}\n\nWithout confirmation by {{ reservation.validate_by }}, the request is cancelled.\n",
+        "<p>Hello {{ shopper.first_name }},</p><p>Please confirm your reservation request at {{ store.name }}:</p>[[LINES]]<p><a href=\"{{ links.validation }}\">Confirm my reservation</a></p><p>Without confirmation by {{ reservation.validate_by }}, the request is cancelled.</p>",
+    ),
+    // 2. Request received.
+    (
+        "request_received",
+        "fr",
+        "Réservation {{ reservation.number }} reçue",
+        "Bonjour {{ shopper.first_name }},\n\nVotre demande est transmise à {{ store.name }}, qui vous répond avant le {{ reservation.confirm_by }}.\n[[LINES]]\nSuivre : {{ links.tracking }}\n",
+        "<p>Bonjour {{ shopper.first_name }},</p><p>Votre demande est transmise à {{ store.name }}, qui vous répond avant le {{ reservation.confirm_by }}.</p>[[LINES]]<p><a href=\"{{ links.tracking }}\">Suivre ma réservation</a></p>",
+    ),
+    (
+        "request_received",
+        "en",
+        "Reservation {{ reservation.number }} received",
+        "Hello {{ shopper.first_name }},\n\nYour request is with {{ store.name }}, who will answer by {{ reservation.confirm_by }}.\n[[LINES]]\nFollow it: {{ links.tracking }}\n",
+        "<p>Hello {{ shopper.first_name }},</p><p>Your request is with {{ store.name }}, who will answer by {{ reservation.confirm_by }}.</p>[[LINES]]<p><a href=\"{{ links.tracking }}\">Follow my reservation</a></p>",
+    ),
+    // 3. Ready.
+    (
+        "ready",
+        "fr",
+        "Votre article vous attend : réservation {{ reservation.number }}",
+        "Bonjour {{ shopper.first_name }},\n\nC'est prêt ! {{ store.name }} a mis de côté :\n[[LINES]]\nNuméro à donner en caisse : {{ reservation.number }}\nÀ retirer avant le {{ reservation.pickup_by }}, {{ store.address }}.\nSuivre ou annuler : {{ links.tracking }}\n",
+        "<p>Bonjour {{ shopper.first_name }},</p><p>C'est prêt ! {{ store.name }} a mis de côté :</p>[[LINES]]<p>Numéro à donner en caisse : <strong>{{ reservation.number }}</strong></p><p>À retirer avant le {{ reservation.pickup_by }}, {{ store.address }}.</p><p><a href=\"{{ links.tracking }}\">Suivre ou annuler</a></p>",
+    ),
+    (
+        "ready",
+        "en",
+        "Your article is waiting: reservation {{ reservation.number }}",
+        "Hello {{ shopper.first_name }},\n\nIt is ready! {{ store.name }} has set aside:\n[[LINES]]\nNumber to give at the till: {{ reservation.number }}\nCollect before {{ reservation.pickup_by }}, {{ store.address }}.\nFollow or cancel: {{ links.tracking }}\n",
+        "<p>Hello {{ shopper.first_name }},</p><p>It is ready! {{ store.name }} has set aside:</p>[[LINES]]<p>Number to give at the till: <strong>{{ reservation.number }}</strong></p><p>Collect before {{ reservation.pickup_by }}, {{ store.address }}.</p><p><a href=\"{{ links.tracking }}\">Follow or cancel</a></p>",
+    ),
+    // 4. Rejected.
+    (
+        "rejected",
+        "fr",
+        "Réservation {{ reservation.number }} non disponible",
+        "Bonjour {{ shopper.first_name }},\n\nDésolés : {{ store.name }} ne peut pas honorer votre réservation.\n{% if reservation.reason %}Motif : {{ reservation.reason }}\n{% endif %}[[LINES]]",
+        "<p>Bonjour {{ shopper.first_name }},</p><p>Désolés : {{ store.name }} ne peut pas honorer votre réservation.</p>{% if reservation.reason %}<p>Motif : {{ reservation.reason }}</p>{% endif %}[[LINES]]",
+    ),
+    (
+        "rejected",
+        "en",
+        "Reservation {{ reservation.number }} unavailable",
+        "Hello {{ shopper.first_name }},\n\nSorry: {{ store.name }} cannot honour your reservation.\n{% if reservation.reason %}Reason: {{ reservation.reason }}\n{% endif %}[[LINES]]",
+        "<p>Hello {{ shopper.first_name }},</p><p>Sorry: {{ store.name }} cannot honour your reservation.</p>{% if reservation.reason %}<p>Reason: {{ reservation.reason }}</p>{% endif %}[[LINES]]",
+    ),
+    // 5. Cancelled.
+    (
+        "cancelled",
+        "fr",
+        "Réservation {{ reservation.number }} annulée",
+        "Bonjour {{ shopper.first_name }},\n\nVotre réservation chez {{ store.name }} est annulée.\n[[LINES]]",
+        "<p>Bonjour {{ shopper.first_name }},</p><p>Votre réservation chez {{ store.name }} est annulée.</p>[[LINES]]",
+    ),
+    (
+        "cancelled",
+        "en",
+        "Reservation {{ reservation.number }} cancelled",
+        "Hello {{ shopper.first_name }},\n\nYour reservation at {{ store.name }} is cancelled.\n[[LINES]]",
+        "<p>Hello {{ shopper.first_name }},</p><p>Your reservation at {{ store.name }} is cancelled.</p>[[LINES]]",
+    ),
+    // 6. Reminder before the pickup deadline; expired.
+    (
+        "pickup_reminder",
+        "fr",
+        "Plus que peu de temps pour retirer {{ reservation.number }}",
+        "Bonjour {{ shopper.first_name }},\n\nVotre article vous attend chez {{ store.name }} jusqu'au {{ reservation.pickup_by }}.\n[[LINES]]",
+        "<p>Bonjour {{ shopper.first_name }},</p><p>Votre article vous attend chez {{ store.name }} jusqu'au {{ reservation.pickup_by }}.</p>[[LINES]]",
+    ),
+    (
+        "pickup_reminder",
+        "en",
+        "Not long left to collect {{ reservation.number }}",
+        "Hello {{ shopper.first_name }},\n\nYour article waits for you at {{ store.name }} until {{ reservation.pickup_by }}.\n[[LINES]]",
+        "<p>Hello {{ shopper.first_name }},</p><p>Your article waits for you at {{ store.name }} until {{ reservation.pickup_by }}.</p>[[LINES]]",
+    ),
+    (
+        "expired",
+        "fr",
+        "Réservation {{ reservation.number }} expirée",
+        "Bonjour {{ shopper.first_name }},\n\nVotre réservation chez {{ store.name }} a expiré et l'article a été remis en vente.\n[[LINES]]",
+        "<p>Bonjour {{ shopper.first_name }},</p><p>Votre réservation chez {{ store.name }} a expiré et l'article a été remis en vente.</p>[[LINES]]",
+    ),
+    (
+        "expired",
+        "en",
+        "Reservation {{ reservation.number }} expired",
+        "Hello {{ shopper.first_name }},\n\nYour reservation at {{ store.name }} expired and the article is back on sale.\n[[LINES]]",
+        "<p>Hello {{ shopper.first_name }},</p><p>Your reservation at {{ store.name }} expired and the article is back on sale.</p>[[LINES]]",
+    ),
+    // Store messages.
+    (
+        "to_handle",
+        "fr",
+        "À traiter : réservation {{ reservation.number }} ({{ shopper.first_name }})",
+        "Nouvelle réservation {{ reservation.number }} pour {{ shopper.first_name }}, à traiter avant le {{ reservation.confirm_by }} :\n[[LINES]]\nOuvrir : {{ links.app }}\n",
+        "<p>Nouvelle réservation <strong>{{ reservation.number }}</strong> pour {{ shopper.first_name }}, à traiter avant le {{ reservation.confirm_by }} :</p>[[LINES]]<p><a href=\"{{ links.app }}\">Ouvrir dans l'application</a></p>",
+    ),
+    (
+        "to_handle",
+        "en",
+        "To handle: reservation {{ reservation.number }} ({{ shopper.first_name }})",
+        "New reservation {{ reservation.number }} for {{ shopper.first_name }}, to handle by {{ reservation.confirm_by }}:\n[[LINES]]\nOpen: {{ links.app }}\n",
+        "<p>New reservation <strong>{{ reservation.number }}</strong> for {{ shopper.first_name }}, to handle by {{ reservation.confirm_by }}:</p>[[LINES]]<p><a href=\"{{ links.app }}\">Open in the app</a></p>",
+    ),
+    (
+        "reminder",
+        "fr",
+        "Rappel : réservation {{ reservation.number }} toujours à traiter",
+        "La réservation {{ reservation.number }} attend toujours (rappel n°{{ alert.count }}).\n[[LINES]]\nOuvrir : {{ links.app }}\n",
+        "<p>La réservation <strong>{{ reservation.number }}</strong> attend toujours (rappel n°{{ alert.count }}).</p>[[LINES]]<p><a href=\"{{ links.app }}\">Ouvrir</a></p>",
+    ),
+    (
+        "reminder",
+        "en",
+        "Reminder: reservation {{ reservation.number }} still to handle",
+        "Reservation {{ reservation.number }} is still waiting (reminder {{ alert.count }}).\n[[LINES]]\nOpen: {{ links.app }}\n",
+        "<p>Reservation <strong>{{ reservation.number }}</strong> is still waiting (reminder {{ alert.count }}).</p>[[LINES]]<p><a href=\"{{ links.app }}\">Open</a></p>",
+    ),
+    (
+        "overdue",
+        "fr",
+        "En retard : réservation {{ reservation.number }} chez {{ store.name }}",
+        "Le délai de confirmation de {{ reservation.number }} est dépassé ({{ reservation.confirm_by }}).\n[[LINES]]\nOuvrir : {{ links.app }}\n",
+        "<p>Le délai de confirmation de <strong>{{ reservation.number }}</strong> est dépassé ({{ reservation.confirm_by }}).</p>[[LINES]]<p><a href=\"{{ links.app }}\">Ouvrir</a></p>",
+    ),
+    (
+        "overdue",
+        "en",
+        "Overdue: reservation {{ reservation.number }} at {{ store.name }}",
+        "The confirmation deadline of {{ reservation.number }} has passed ({{ reservation.confirm_by }}).\n[[LINES]]\nOpen: {{ links.app }}\n",
+        "<p>The confirmation deadline of <strong>{{ reservation.number }}</strong> has passed ({{ reservation.confirm_by }}).</p>[[LINES]]<p><a href=\"{{ links.app }}\">Open</a></p>",
+    ),
+    (
+        "shopper_cancelled",
+        "fr",
+        "Annulée par le client : réservation {{ reservation.number }}",
+        "{{ shopper.first_name }} a annulé la réservation {{ reservation.number }}.\n[[LINES]]",
+        "<p>{{ shopper.first_name }} a annulé la réservation <strong>{{ reservation.number }}</strong>.</p>[[LINES]]",
+    ),
+    (
+        "shopper_cancelled",
+        "en",
+        "Cancelled by the shopper: reservation {{ reservation.number }}",
+        "{{ shopper.first_name }} cancelled reservation {{ reservation.number }}.\n[[LINES]]",
+        "<p>{{ shopper.first_name }} cancelled reservation <strong>{{ reservation.number }}</strong>.</p>[[LINES]]",
+    ),
+    (
+        "put_back",
+        "fr",
+        "À remettre en rayon : réservation {{ reservation.number }}",
+        "La réservation {{ reservation.number }} n'a pas été retirée : remettez les articles en rayon.\n[[LINES]]",
+        "<p>La réservation <strong>{{ reservation.number }}</strong> n'a pas été retirée : remettez les articles en rayon.</p>[[LINES]]",
+    ),
+    (
+        "put_back",
+        "en",
+        "Put back on the shelf: reservation {{ reservation.number }}",
+        "Reservation {{ reservation.number }} was not collected: put the articles back on the shelf.\n[[LINES]]",
+        "<p>Reservation <strong>{{ reservation.number }}</strong> was not collected: put the articles back on the shelf.</p>[[LINES]]",
+    ),
+    (
+        "auto_cancelled",
+        "fr",
+        "Annulée faute de stock : réservation {{ reservation.number }}",
+        "La réservation {{ reservation.number }} a été annulée : le stock n'est plus là.\n[[LINES]]",
+        "<p>La réservation <strong>{{ reservation.number }}</strong> a été annulée : le stock n'est plus là.</p>[[LINES]]",
+    ),
+    (
+        "auto_cancelled",
+        "en",
+        "Cancelled, out of stock: reservation {{ reservation.number }}",
+        "Reservation {{ reservation.number }} was cancelled: the stock is gone.\n[[LINES]]",
+        "<p>Reservation <strong>{{ reservation.number }}</strong> was cancelled: the stock is gone.</p>[[LINES]]",
+    ),
+];

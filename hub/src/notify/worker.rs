@@ -1,0 +1,372 @@
+//! The outbox worker: claims due messages with a lease, delivers them
+//! (email, Web Push, FCM), and records the outcome. At least once: a crash
+//! mid-delivery leaves the lease to expire and the message is sent again;
+//! every push carries its outbox key so a device can drop a repeat.
+//! Failures retry with exponential backoff and jitter, never sooner than a
+//! push service's `Retry-After`, up to a maximum number of attempts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use mobile_bridge::{PushError, PushMessage, PushSender, PushTarget};
+use rand::Rng;
+use schema::entities::outbox;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use super::email::{MailError, Mailer};
+use super::{DEVICE_PUSH, SHOPPER_EMAIL, SHOPPER_PUSH, TEAM_ALERT, message};
+use crate::config::DeliverySettings;
+use crate::context::AppContext;
+use crate::store::{devices, outbox as queue};
+
+/// The senders the worker can use; any may be switched off.
+#[derive(Clone, Default)]
+pub struct Senders {
+    pub mailer: Option<Mailer>,
+    pub web_push: Option<Arc<dyn PushSender>>,
+    pub fcm: Option<Arc<dyn PushSender>>,
+}
+
+/// What one attempt came to.
+#[derive(Debug)]
+pub enum Outcome {
+    Sent,
+    Retry {
+        reason: String,
+        after_seconds: Option<u64>,
+    },
+    /// The recipient's device or address no longer exists.
+    Gone(String),
+    Failed(String),
+}
+
+impl From<PushError> for Outcome {
+    fn from(err: PushError) -> Self {
+        match err {
+            PushError::Retry {
+                reason,
+                after_seconds,
+            } => Outcome::Retry {
+                reason,
+                after_seconds,
+            },
+            PushError::Gone(reason) => Outcome::Gone(reason),
+            PushError::Rejected(reason) => Outcome::Failed(reason),
+        }
+    }
+}
+
+/// Delay before attempt `attempts + 1`: doubling from the base, capped,
+/// ±20 % jitter so retries of a burst spread out, and never under `after`.
+pub fn backoff(settings: &DeliverySettings, attempts: i32, after_seconds: Option<u64>) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let base = settings
+        .base_backoff_secs
+        .saturating_mul(2u64.saturating_pow(exponent))
+        .min(settings.max_backoff_secs);
+    let jitter: f64 = rand::rng().random_range(0.8..1.2);
+    let delay = Duration::from_secs_f64(base as f64 * jitter);
+    delay.max(Duration::from_secs(after_seconds.unwrap_or(0)))
+}
+
+pub struct Worker {
+    ctx: AppContext,
+    senders: Senders,
+    settings: DeliverySettings,
+    wake: Arc<Notify>,
+}
+
+impl Worker {
+    pub fn new(
+        ctx: AppContext,
+        senders: Senders,
+        settings: DeliverySettings,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            ctx,
+            senders,
+            settings,
+            wake,
+        }
+    }
+
+    /// Runs until the process (or test system) stops.
+    pub async fn run(self) {
+        let poll = Duration::from_millis(self.settings.poll_ms.max(10));
+        loop {
+            match self.round().await {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(poll) => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, "outbox round failed; retrying");
+                    tokio::time::sleep(poll).await;
+                }
+            }
+        }
+    }
+
+    /// Claims and delivers one batch; returns how many were claimed.
+    pub async fn round(&self) -> Result<usize, sea_orm::DbErr> {
+        let now = self.ctx.clock.now();
+        let lease =
+            now + chrono::Duration::seconds(i64::try_from(self.settings.lease_secs).unwrap_or(60));
+        let batch = (self.settings.concurrency.max(1) * 4) as u64;
+        let claimed = {
+            let tx = self.ctx.db.write().await?;
+            let rows = queue::claim(&*tx, now, lease, batch).await?;
+            tx.commit().await?;
+            rows
+        };
+        let count = claimed.len();
+        futures_util::stream::iter(claimed)
+            .for_each_concurrent(self.settings.concurrency.max(1), |row| async move {
+                let lease_until = row.lease_until.unwrap_or(lease);
+                let outcome = self.deliver(&row).await;
+                if let Err(err) = self.record(&row, lease_until, outcome).await {
+                    tracing::warn!(id = row.id, error = %err, "could not record a delivery");
+                }
+            })
+            .await;
+        Ok(count)
+    }
+
+    async fn deliver(&self, row: &outbox::Model) -> Outcome {
+        let payload: Value = match serde_json::from_str(&row.payload) {
+            Ok(payload) => payload,
+            Err(err) => return Outcome::Failed(format!("unreadable payload: {err}")),
+        };
+        let channel = payload["channel"].as_str().unwrap_or_default();
+        match (row.topic.as_str(), channel) {
+            (SHOPPER_EMAIL, _) | (TEAM_ALERT, "email") => self.email(&payload).await,
+            (TEAM_ALERT, "web_push" | "fcm") => {
+                let staff_id = payload["staff_id"].as_i64().unwrap_or_default();
+                self.expand(row, &payload, "staff", staff_id, Some(channel))
+                    .await
+            }
+            (SHOPPER_PUSH, _) => {
+                let Some(reservation_id) = row.reservation_id else {
+                    return Outcome::Failed("shopper push without its reservation".into());
+                };
+                self.expand(row, &payload, "reservation", reservation_id, None)
+                    .await
+            }
+            (DEVICE_PUSH, _) => self.push(&payload).await,
+            (topic, channel) => Outcome::Failed(format!("no sender for {topic}/{channel}")),
+        }
+    }
+
+    async fn email(&self, payload: &Value) -> Outcome {
+        let Some(mailer) = &self.senders.mailer else {
+            return Outcome::Failed(
+                "email is switched off (STOREHUB_EMAIL__SMTP_URL is not set)".into(),
+            );
+        };
+        let to = payload["to"].as_str().unwrap_or_default().to_string();
+        let rendered = match message::render_email(&self.ctx, payload).await {
+            Ok(rendered) => rendered,
+            Err(reason) => return Outcome::Failed(reason),
+        };
+        match mailer.send(&to, &rendered).await {
+            Ok(()) => Outcome::Sent,
+            Err(MailError::Retry(reason)) => Outcome::Retry {
+                reason,
+                after_seconds: None,
+            },
+            Err(MailError::Rejected(reason)) => Outcome::Failed(reason),
+        }
+    }
+
+    /// Turns one alert into one row per device, so each device retries on
+    /// its own and none gets the message twice.
+    async fn expand(
+        &self,
+        row: &outbox::Model,
+        payload: &Value,
+        owner_kind: &str,
+        owner_id: i64,
+        transport: Option<&str>,
+    ) -> Outcome {
+        let conn = self.ctx.db.conn();
+        let targets = match devices::for_owner(conn, owner_kind, owner_id, transport).await {
+            Ok(targets) => targets,
+            Err(err) => {
+                return Outcome::Retry {
+                    reason: err.to_string(),
+                    after_seconds: None,
+                };
+            }
+        };
+        if targets.is_empty() {
+            return Outcome::Gone("no registered device".into());
+        }
+        let push = match message::push_message(&self.ctx, payload, &row.dedup_key).await {
+            Ok(push) => push,
+            Err(reason) => return Outcome::Failed(reason),
+        };
+        let now = self.ctx.clock.now();
+        let write = async {
+            let tx = self.ctx.db.write().await?;
+            for device in &targets {
+                let child = json!({ "device_id": device.id, "message": push });
+                let key = format!("{}:dev:{}", row.dedup_key, device.id);
+                queue::enqueue(&*tx, DEVICE_PUSH, &key, child, row.reservation_id, now).await?;
+            }
+            tx.commit().await
+        };
+        match write.await {
+            Ok(()) => {
+                self.wake.notify_one();
+                Outcome::Sent
+            }
+            Err(err) => Outcome::Retry {
+                reason: err.to_string(),
+                after_seconds: None,
+            },
+        }
+    }
+
+    async fn push(&self, payload: &Value) -> Outcome {
+        let device_id = payload["device_id"].as_i64().unwrap_or_default();
+        let message: PushMessage = match serde_json::from_value(payload["message"].clone()) {
+            Ok(message) => message,
+            Err(err) => return Outcome::Failed(format!("unreadable push: {err}")),
+        };
+        let device = match devices::find(self.ctx.db.conn(), device_id).await {
+            Ok(Some(device)) => device,
+            Ok(None) => return Outcome::Gone("device was removed".into()),
+            Err(err) => {
+                return Outcome::Retry {
+                    reason: err.to_string(),
+                    after_seconds: None,
+                };
+            }
+        };
+        let (sender, target) = match device.transport.as_str() {
+            "web_push" => (
+                &self.senders.web_push,
+                PushTarget::WebPush {
+                    endpoint: device.address.clone(),
+                    p256dh: device.p256dh.clone().unwrap_or_default(),
+                    auth: device.auth.clone().unwrap_or_default(),
+                },
+            ),
+            _ => (
+                &self.senders.fcm,
+                PushTarget::Fcm {
+                    token: device.address.clone(),
+                },
+            ),
+        };
+        let Some(sender) = sender else {
+            return Outcome::Failed(format!("{} is switched off", device.transport));
+        };
+        match sender.send(&target, &message).await {
+            Ok(()) => Outcome::Sent,
+            Err(PushError::Gone(reason)) => {
+                // The push service forgot this device: so do we.
+                let _ = self.forget_device(device.id).await;
+                Outcome::Gone(reason)
+            }
+            Err(other) => other.into(),
+        }
+    }
+
+    async fn forget_device(&self, id: i64) -> Result<(), sea_orm::DbErr> {
+        let tx = self.ctx.db.write().await?;
+        devices::remove(&*tx, id).await?;
+        tx.commit().await
+    }
+
+    async fn record(
+        &self,
+        row: &outbox::Model,
+        lease_until: DateTime<Utc>,
+        outcome: Outcome,
+    ) -> Result<(), sea_orm::DbErr> {
+        let now = self.ctx.clock.now();
+        let settled = match outcome {
+            Outcome::Sent => queue::Settled {
+                status: "sent",
+                next_attempt_at: None,
+                last_error: None,
+                sent_at: Some(now),
+            },
+            Outcome::Gone(reason) => queue::Settled {
+                status: "gone",
+                next_attempt_at: None,
+                last_error: Some(reason),
+                sent_at: None,
+            },
+            Outcome::Failed(reason) => {
+                tracing::warn!(id = row.id, topic = %row.topic, %reason, "delivery failed");
+                queue::Settled {
+                    status: "failed",
+                    next_attempt_at: None,
+                    last_error: Some(reason),
+                    sent_at: None,
+                }
+            }
+            Outcome::Retry {
+                reason,
+                after_seconds,
+            } => {
+                if row.attempts >= self.settings.max_attempts {
+                    tracing::warn!(id = row.id, topic = %row.topic, %reason, "giving up after the last attempt");
+                    queue::Settled {
+                        status: "failed",
+                        next_attempt_at: None,
+                        last_error: Some(reason),
+                        sent_at: None,
+                    }
+                } else {
+                    let delay = backoff(&self.settings, row.attempts, after_seconds);
+                    let next = now
+                        + chrono::Duration::from_std(delay)
+                            .unwrap_or_else(|_| chrono::Duration::seconds(60));
+                    queue::Settled {
+                        status: "queued",
+                        next_attempt_at: Some(next),
+                        last_error: Some(reason),
+                        sent_at: None,
+                    }
+                }
+            }
+        };
+        let status = settled.status;
+        let tx = self.ctx.db.write().await?;
+        queue::settle(&*tx, row.id, lease_until, settled).await?;
+        tx.commit().await?;
+        metrics::counter!("storehub_deliveries_total", "topic" => row.topic.clone(), "status" => status).increment(1);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_honours_retry_after() {
+        let settings = DeliverySettings {
+            base_backoff_secs: 5,
+            max_backoff_secs: 60,
+            ..DeliverySettings::default()
+        };
+        let first = backoff(&settings, 1, None).as_secs_f64();
+        assert!((4.0..=6.0).contains(&first), "{first}");
+        let third = backoff(&settings, 3, None).as_secs_f64();
+        assert!((16.0..=24.0).contains(&third), "{third}");
+        let capped = backoff(&settings, 20, None).as_secs_f64();
+        assert!(capped <= 72.0, "{capped}");
+        assert!(backoff(&settings, 1, Some(120)).as_secs() >= 120);
+    }
+}
