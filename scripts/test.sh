@@ -25,6 +25,13 @@ else
     step "shellcheck not installed: shell scripts not linted (apt-get install shellcheck)"
 fi
 
+step "test peers (Python: aiosmtpd, http-ece, cryptography)"
+if ! python3 -c "import aiosmtpd, http_ece, cryptography" 2>/dev/null; then
+    python3 -m pip install --quiet aiosmtpd http-ece cryptography ||
+        { echo "The delivery tests need Python 3 with aiosmtpd, http-ece and cryptography (pip install them)."; exit 1; }
+fi
+python3 -c "import aiosmtpd, http_ece, cryptography; print('python peers ready')"
+
 step "all tests on SQLite"
 cargo test --workspace --locked
 

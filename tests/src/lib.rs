@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod services;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -552,6 +554,12 @@ impl TestApp {
         let hello = client.next_json().await;
         assert_eq!(hello["type"], "hello", "{hello}");
         client
+    }
+
+    /// The hub's current time (the test clock).
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use hub::clock::Clock;
+        self.clock.now()
     }
 
     /// Counts rows of a table.

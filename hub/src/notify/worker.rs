@@ -274,7 +274,7 @@ impl Worker {
             Err(PushError::Gone(reason)) => {
                 // The push service forgot this device: so do we.
                 let _ = self.forget_device(device.id).await;
-                Outcome::Gone(reason)
+                Outcome::Gone(format!("subscription gone ({reason}); device removed"))
             }
             Err(other) => other.into(),
         }

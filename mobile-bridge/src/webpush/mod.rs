@@ -138,8 +138,14 @@ impl PushSender for WebPushSender {
                 payload.len()
             )));
         }
+        // The audience is the push service's origin, port included (RFC 8292);
+        // the crate leaves a non-default port out, which strict services refuse.
+        let origin = reqwest::Url::parse(endpoint)
+            .map(|url| url.origin().ascii_serialization())
+            .map_err(|e| PushError::Rejected(format!("endpoint `{endpoint}`: {e}")))?;
         let mut signature = self.signer.clone().add_sub_info(&info);
         signature.add_claim("sub", self.subject.as_str());
+        signature.add_claim("aud", origin.as_str());
         let signature = signature
             .build()
             .map_err(|e| PushError::Rejected(format!("VAPID signature: {e}")))?;

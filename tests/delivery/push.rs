@@ -1,0 +1,261 @@
+//! Web Push and FCM to real (local) push services.
+
+use reqwest::Method;
+use serde_json::json;
+use storehub_tests::services::{FakeFcm, PushService};
+use storehub_tests::{identified, reservation_body};
+
+use super::{hub_with, settled};
+
+async fn subscribe_device(
+    app: &storehub_tests::TestApp,
+    token: &str,
+    subscription: &serde_json::Value,
+) {
+    let body = json!({"endpoint": subscription["endpoint"], "keys": {"p256dh": subscription["p256dh"], "auth": subscription["auth"]}});
+    let answer = app
+        .as_staff(
+            token,
+            Method::POST,
+            "/api/v1/me/push-subscriptions",
+            Some(&body),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{answer:?}");
+}
+
+#[actix_web::test]
+async fn web_push_is_encrypted_signed_and_decrypted_independently() {
+    let service = PushService::start().await;
+    let app = hub_with(None, true, None).await;
+    app.shop_with_stock(5).await;
+    let key = app.get_anonymous("/api/v1/push/public-key").await;
+    assert_eq!(key.status, 200);
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    app.as_staff(
+        &julie,
+        Method::PUT,
+        "/api/v1/stores/PAR01/alert-list/me",
+        Some(&json!({"channels": ["ws", "web_push"]})),
+    )
+    .await;
+    let phone = service.subscribe("status=201").await;
+    subscribe_device(&app, &julie, &phone).await;
+
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+    let log = service.wait_for(1).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    let delivery = &log[0];
+    assert!(delivery.get("error").is_none(), "{delivery}");
+    assert_eq!(
+        delivery["vapid"]["k"], key.body["public_key"],
+        "signed with the key the app subscribed with"
+    );
+    assert_eq!(delivery["vapid"]["sub"], "mailto:ops@shop.test");
+    assert_eq!(delivery["headers"]["Urgency"], "high");
+    assert_eq!(delivery["headers"]["Content-Encoding"], "aes128gcm");
+    assert_eq!(delivery["headers"]["Topic"], format!("res-{number}"));
+    let payload = &delivery["payload"];
+    assert_eq!(payload["title"], format!("Nouvelle réservation {number}"));
+    assert!(
+        payload["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Marie, 1 article(s)")
+    );
+    assert_eq!(payload["data"]["number"], number);
+    assert!(
+        payload["data"]["id"].as_str().unwrap().starts_with("ev:"),
+        "an id to drop repeats"
+    );
+    assert!(delivery["size"].as_u64().unwrap() < 4096);
+    let rows = settled(&app, &number).await;
+    let device_rows: Vec<_> = rows
+        .iter()
+        .filter(|r| r["topic"] == "push.device")
+        .collect();
+    assert_eq!(device_rows.len(), 1);
+    assert_eq!(device_rows[0]["status"], "sent");
+}
+
+#[actix_web::test]
+async fn gone_subscriptions_are_removed_and_busy_services_are_retried_after_retry_after() {
+    let service = PushService::start().await;
+    let app = hub_with(None, true, None).await;
+    app.shop_with_stock(5).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    app.as_staff(
+        &julie,
+        Method::PUT,
+        "/api/v1/stores/PAR01/alert-list/me",
+        Some(&json!({"channels": ["web_push"]})),
+    )
+    .await;
+    let old_phone = service.subscribe("status=410").await;
+    let busy_phone = service.subscribe("status=429,201&retry_after=120").await;
+    subscribe_device(&app, &julie, &old_phone).await;
+    subscribe_device(&app, &julie, &busy_phone).await;
+
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+    let log = service.wait_for(2).await;
+    assert_eq!(log.len(), 2);
+    // Let the worker record both answers.
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = app
+            .get(&format!("/api/v1/reservations/{number}/notifications"))
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .clone();
+        let devices: Vec<_> = rows
+            .iter()
+            .filter(|r| r["topic"] == "push.device")
+            .collect();
+        if devices.len() == 2
+            && devices.iter().all(|r| {
+                r["attempts"] == 1 && (r["status"] != "queued" || r["last_error"].is_string())
+            })
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    let devices: Vec<_> = rows
+        .iter()
+        .filter(|r| r["topic"] == "push.device")
+        .collect();
+    let gone = devices
+        .iter()
+        .find(|r| r["status"] == "gone")
+        .expect("410 is gone");
+    assert!(
+        gone["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("subscription gone")
+    );
+    let busy = devices
+        .iter()
+        .find(|r| r["status"] == "queued")
+        .expect("429 is retried");
+    let next: chrono::DateTime<chrono::Utc> =
+        busy["next_attempt_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        next >= app.clock_now() + chrono::Duration::seconds(119),
+        "Retry-After respected: {next}"
+    );
+
+    // Not before Retry-After; then it goes through.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(service.log().await.len(), 2);
+    app.clock.advance(chrono::Duration::seconds(121));
+    let log = service.wait_for(3).await;
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[2]["answered"], 201);
+    let rows = settled(&app, &number).await;
+    assert!(
+        rows.iter()
+            .filter(|r| r["topic"] == "push.device")
+            .any(|r| r["status"] == "sent")
+    );
+
+    // The gone device was forgotten: the next alert goes to the other only.
+    app.reserve(
+        &reservation_body("PAR01", "SKU1", 1, identified("c2")),
+        None,
+    )
+    .await;
+    let log = service.wait_for(4).await;
+    assert_eq!(log.len(), 4);
+    let gone_subscription =
+        log.iter().find(|d| d["answered"] == 410).unwrap()["subscription"].clone();
+    assert_ne!(log[3]["subscription"], gone_subscription);
+    assert_eq!(
+        log.iter()
+            .filter(|d| d["subscription"] == gone_subscription)
+            .count(),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn fcm_v1_with_oauth_token_and_unregistered_tokens_removed() {
+    let fcm = FakeFcm::start().await;
+    let app = hub_with(None, false, Some(&fcm)).await;
+    app.shop_with_stock(5).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    app.as_staff(
+        &julie,
+        Method::PUT,
+        "/api/v1/stores/PAR01/alert-list/me",
+        Some(&json!({"channels": ["fcm"]})),
+    )
+    .await;
+    for token in ["phone-token-1", "gone-token-2"] {
+        let answer = app
+            .as_staff(
+                &julie,
+                Method::POST,
+                "/api/v1/me/fcm-tokens",
+                Some(&json!({"token": token})),
+            )
+            .await;
+        assert_eq!(answer.status, 201);
+    }
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+    let sent = fcm.wait_for(2).await;
+    assert_eq!(sent.len(), 2);
+    let ok = sent
+        .iter()
+        .find(|m| m["message"]["token"] == "phone-token-1")
+        .unwrap();
+    assert_eq!(ok["message"]["android"]["priority"], "HIGH");
+    assert_eq!(
+        ok["message"]["android"]["collapse_key"],
+        format!("res-{number}")
+    );
+    assert_eq!(ok["message"]["data"]["number"], number);
+    assert_eq!(
+        *fcm.tokens_issued.lock().unwrap(),
+        1,
+        "the OAuth token is cached"
+    );
+    let rows = settled(&app, &number).await;
+    let devices: Vec<_> = rows
+        .iter()
+        .filter(|r| r["topic"] == "push.device")
+        .collect();
+    assert!(devices.iter().any(|r| r["status"] == "sent"));
+    assert!(devices.iter().any(|r| r["status"] == "gone"));
+
+    // Another alert: only the live token, and still one OAuth token.
+    app.reserve(
+        &reservation_body("PAR01", "SKU1", 1, identified("c2")),
+        None,
+    )
+    .await;
+    let sent = fcm.wait_for(3).await;
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[2]["message"]["token"], "phone-token-1");
+    assert_eq!(*fcm.tokens_issued.lock().unwrap(), 1);
+}
