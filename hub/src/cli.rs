@@ -211,8 +211,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 /// A context for one-shot commands that do not serve.
 async fn offline_context(settings: &Settings) -> anyhow::Result<AppContext> {
+    let db = connect_database(settings).await?;
     Ok(AppContext {
-        db: connect_database(settings).await?,
+        db: db.clone(),
         clock: Arc::new(SystemClock),
         public_url: Arc::from(settings.public_url.as_str()),
         metrics: telemetry::metrics_handle(),
@@ -220,5 +221,6 @@ async fn offline_context(settings: &Settings) -> anyhow::Result<AppContext> {
         realtime: settings.realtime.clone(),
         delivery_wake: Default::default(),
         vapid_public_key: None,
+        links: crate::notify::links::LinkSigner::new(&crate::startup::link_secret(&db).await?),
     })
 }

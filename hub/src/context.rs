@@ -23,6 +23,8 @@ pub struct AppContext {
     pub realtime: crate::config::RealtimeSettings,
     /// Wakes the outbox worker when new messages are committed.
     pub delivery_wake: Arc<tokio::sync::Notify>,
+    /// Signs the action links of emails and push buttons.
+    pub links: crate::notify::links::LinkSigner,
     /// The Web Push public key browsers subscribe with, when Web Push is on.
     pub vapid_public_key: Option<Arc<str>>,
     /// The actor directory: committed events go live through it (store
@@ -49,6 +51,18 @@ impl AppContext {
 
     pub fn tracking_url(&self, token: &str) -> String {
         format!("{}/t/{token}", self.public_url)
+    }
+
+    /// A signed link that lets `staff_id` (0: the store mailbox) do `action`
+    /// on a reservation for the next three days.
+    pub fn action_url(&self, number: &str, action: &str, staff_id: i64) -> String {
+        let claims = crate::notify::links::LinkClaims {
+            r: number.to_string(),
+            a: action.to_string(),
+            s: staff_id,
+            e: (self.clock.now() + chrono::Duration::days(3)).timestamp(),
+        };
+        format!("{}/a/{}", self.public_url, self.links.sign(&claims))
     }
 
     pub fn validation_url(&self, token: &str) -> String {

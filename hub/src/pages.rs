@@ -35,6 +35,11 @@ fn layout(language: &str, title: &str, body: &str) -> String {
     )
 }
 
+/// A page in the shopper pages' look.
+pub fn layout_page(language: &str, title: &str, body: &str) -> String {
+    layout(language, title, body)
+}
+
 pub fn html(status: u16, page: String) -> HttpResponse {
     HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
         .content_type("text/html; charset=utf-8")

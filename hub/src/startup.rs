@@ -16,6 +16,7 @@ use crate::context::AppContext;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::notify::email::Mailer;
+use crate::notify::links::LinkSigner;
 use crate::notify::worker::{Senders, Worker};
 use crate::routes;
 use crate::telemetry;
@@ -71,6 +72,36 @@ fn path_error(err: error::PathError, _: &HttpRequest) -> error::Error {
 fn query_error(err: error::QueryPayloadError, _: &HttpRequest) -> error::Error {
     let api = ApiError::invalid("invalid_query", format!("Bad query string: {err}."));
     error::InternalError::from_response(err, api.error_response()).into()
+}
+
+/// The key action links are signed with: made once and kept in the
+/// database, so links survive restarts and work on every hub instance.
+pub async fn link_secret(db: &Db) -> anyhow::Result<Vec<u8>> {
+    use rand::Rng;
+    let conn = db.conn();
+    let layer = crate::store::settings::layer(conn, "system").await?;
+    if let Some(secret) = layer.get("link_secret").and_then(|v| v.as_str()) {
+        return Ok(hex::decode(secret)?);
+    }
+    let fresh: [u8; 32] = rand::rng().random();
+    let tx = db.write().await?;
+    // Two hubs starting at once: the first write wins, both read it back.
+    let value = serde_json::Value::String(hex::encode(fresh));
+    if crate::store::settings::layer(&*tx, "system")
+        .await?
+        .get("link_secret")
+        .is_none()
+    {
+        crate::store::settings::put(&*tx, "system", "link_secret", &value, chrono::Utc::now())
+            .await?;
+    }
+    tx.commit().await?;
+    let layer = crate::store::settings::layer(conn, "system").await?;
+    let secret = layer
+        .get("link_secret")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| anyhow::anyhow!("link secret missing after writing it"))?;
+    Ok(hex::decode(secret)?)
 }
 
 /// The hub's one HTTP client, shared by every push transport.
@@ -129,6 +160,7 @@ impl Application {
             settings.public_url.trim_end_matches('/').to_string()
         };
         let (senders, vapid_public_key) = build_senders(&settings).await?;
+        let db_for_links = db.clone();
         let ctx = AppContext {
             db,
             clock,
@@ -138,6 +170,7 @@ impl Application {
             realtime: settings.realtime.clone(),
             delivery_wake: Default::default(),
             vapid_public_key,
+            links: LinkSigner::new(&link_secret(&db_for_links).await?),
         };
         let worker = Worker::new(
             ctx.clone(),

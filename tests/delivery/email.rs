@@ -213,3 +213,68 @@ async fn quiet_hours_skip_a_member_and_email_alerts_reach_the_list() {
         "Karim is in his quiet hours, the store mailbox is not needed"
     );
 }
+
+#[actix_web::test]
+async fn reminder_before_the_pickup_deadline_then_expired() {
+    let smtp = SmtpServer::start().await;
+    let app = hub_with(Some(&smtp), false, None).await;
+    app.shop_with_stock(5).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let mut shopper = identified("c1");
+    shopper["language"] = json!("en");
+    let created = app
+        .reserve(&reservation_body("PAR01", "SKU1", 1, shopper), None)
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+    app.as_staff(
+        &julie,
+        Method::POST,
+        &format!("/api/v1/reservations/{number}/set-aside"),
+        None,
+    )
+    .await;
+    let to_shopper = |messages: &[serde_json::Value]| {
+        messages
+            .iter()
+            .filter(|m| m["to"] == "c1@example.fr")
+            .map(|m| m["subject"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    // received, store alert, ready
+    smtp.wait_for(3).await;
+    // Pickup by Saturday 19:00 Paris: the reminder goes 24 hours before.
+    app.advance_and_settle(chrono::Duration::hours(56)).await;
+    assert_eq!(
+        to_shopper(&smtp.messages()).len(),
+        2,
+        "not yet on Friday 18:00"
+    );
+    app.advance_and_settle(chrono::Duration::hours(2)).await;
+    let messages = smtp.wait_for(4).await;
+    assert!(
+        to_shopper(&messages).contains(&format!("Not long left to collect {number}")),
+        "{messages:?}"
+    );
+    app.advance_and_settle(chrono::Duration::days(1)).await;
+    let messages = smtp.wait_for(6).await;
+    assert!(to_shopper(&messages).contains(&format!("Reservation {number} expired")));
+    // The team is told to put it back.
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["subject"] == format!("À remettre en rayon : réservation {number}"))
+    );
+    let kinds: Vec<String> = app
+        .get(&format!("/api/v1/reservations/{number}"))
+        .await
+        .body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["created", "set_aside", "pickup_reminder", "expired"]
+    );
+}

@@ -259,3 +259,128 @@ async fn fcm_v1_with_oauth_token_and_unregistered_tokens_removed() {
     assert_eq!(sent[2]["message"]["token"], "phone-token-1");
     assert_eq!(*fcm.tokens_issued.lock().unwrap(), 1);
 }
+
+#[actix_web::test]
+async fn push_buttons_act_once_and_the_alert_is_replaced_when_handled() {
+    let service = PushService::start().await;
+    let app = hub_with(None, true, None).await;
+    app.shop_with_stock(5).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    app.as_staff(
+        &julie,
+        Method::PUT,
+        "/api/v1/stores/PAR01/alert-list/me",
+        Some(&json!({"channels": ["web_push"]})),
+    )
+    .await;
+    let phone = service.subscribe("status=201").await;
+    subscribe_device(&app, &julie, &phone).await;
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+    let log = service.wait_for(1).await;
+    let actions = log[0]["payload"]["actions"].as_array().unwrap().clone();
+    assert_eq!(actions.len(), 2, "{log:?}");
+    let set_aside = actions.iter().find(|a| a["action"] == "set_aside").unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(set_aside.starts_with(&format!("{}/a/", app.address)));
+
+    // A mail scanner or preview fetching the link changes nothing.
+    let page = app.client.get(&set_aside).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<form method=\"post\">")
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/reservations/{number}"))
+            .await
+            .body["state"],
+        "pending"
+    );
+
+    // The notification's button (the service worker POSTs, asking for JSON).
+    let acted = app
+        .client
+        .post(&set_aside)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acted.status().as_u16(), 200);
+    let view: serde_json::Value = acted.json().await.unwrap();
+    assert_eq!(view["state"], "set_aside");
+    assert_eq!(
+        view["handled_by"], "julie",
+        "acted as the recipient of the link"
+    );
+    let again = app
+        .client
+        .post(&set_aside)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+    let error: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(error["error"], "link_already_used");
+    let forged = app
+        .client
+        .post(format!("{set_aside}x"))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 400);
+
+    // The phone's "to handle" notification is replaced (same topic).
+    let log = service.wait_for(2).await;
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1]["headers"]["Topic"], log[0]["headers"]["Topic"]);
+    assert_eq!(log[1]["payload"]["title"], format!("Traitée : {number}"));
+    assert_eq!(log[1]["payload"]["body"], "Mise de côté par julie");
+    assert!(log[1]["payload"]["actions"].as_array().unwrap().is_empty());
+
+    // Links expire.
+    let other = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c2")),
+            None,
+        )
+        .await;
+    let log = service.wait_for(3).await;
+    let reject = log[2]["payload"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "reject")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.clock.advance(chrono::Duration::days(4));
+    let late = app
+        .client
+        .post(&reject)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let error: serde_json::Value = late.json().await.unwrap();
+    assert_eq!(error["error"], "link_expired");
+    let other_number = other.body["number"].as_str().unwrap();
+    assert_ne!(
+        app.get(&format!("/api/v1/reservations/{other_number}"))
+            .await
+            .body["state"],
+        "rejected"
+    );
+}

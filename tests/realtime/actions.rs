@@ -263,6 +263,15 @@ async fn expired_set_aside_goes_to_put_back_then_reintegrates() {
         .iter()
         .map(|e| e["kind"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(kinds, vec!["created", "set_aside", "expired", "put_back"]);
+    assert_eq!(
+        kinds,
+        vec![
+            "created",
+            "set_aside",
+            "pickup_reminder",
+            "expired",
+            "put_back"
+        ]
+    );
     app.assert_stock_invariant().await;
 }

@@ -56,6 +56,8 @@ pub struct BusinessSettings {
     pub email_validation_for_anonymous: bool,
     /// Hours the validation link stays valid; then the stock is released.
     pub validation_link_hours: u32,
+    /// Hours before the pickup deadline the shopper is reminded (0 = never).
+    pub pickup_reminder_hours: u32,
 }
 
 impl Default for BusinessSettings {
@@ -81,6 +83,7 @@ impl Default for BusinessSettings {
             alert_recipients: AlertRecipients::TeamList,
             email_validation_for_anonymous: true,
             validation_link_hours: 24,
+            pickup_reminder_hours: 24,
         }
     }
 }
@@ -164,6 +167,9 @@ impl BusinessSettings {
         }
         if self.reminder_every_minutes < 1 || self.reminder_every_minutes > 60 * 24 {
             return bad("reminder_every_minutes", "must be between 1 and 1440");
+        }
+        if self.pickup_reminder_hours > 24 * 30 {
+            return bad("pickup_reminder_hours", "must be between 0 and 720");
         }
         if self.validation_link_hours < 1 || self.validation_link_hours > 24 * 14 {
             return bad("validation_link_hours", "must be between 1 and 336");

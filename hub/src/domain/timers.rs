@@ -14,6 +14,8 @@ pub enum Timer {
     Reminder,
     /// The anonymous shopper never clicked the validation link.
     ValidationExpiry,
+    /// Tell the shopper the pickup deadline approaches.
+    PickupReminder,
     /// The shopper did not collect in time.
     PickupExpiry,
 }
@@ -27,6 +29,7 @@ pub struct TimerFields {
     pub overdue_notified: bool,
     pub validate_by: Option<DateTime<Utc>>,
     pub pickup_by: Option<DateTime<Utc>>,
+    pub pickup_reminder_at: Option<DateTime<Utc>>,
 }
 
 /// The earliest pending timer, if any. Ties go in `Timer` order, so an
@@ -47,10 +50,20 @@ pub fn next_timer(fields: &TimerFields) -> Option<(DateTime<Utc>, Timer)> {
             .validate_by
             .map(|at| vec![(at, Timer::ValidationExpiry)])
             .unwrap_or_default(),
-        State::SetAside => fields
-            .pickup_by
-            .map(|at| vec![(at, Timer::PickupExpiry)])
-            .unwrap_or_default(),
+        State::SetAside => {
+            let mut due: Vec<(DateTime<Utc>, Timer)> = fields
+                .pickup_by
+                .map(|at| (at, Timer::PickupExpiry))
+                .into_iter()
+                .collect();
+            // A reminder after the deadline would be pointless.
+            if let (Some(at), Some(deadline)) = (fields.pickup_reminder_at, fields.pickup_by)
+                && at < deadline
+            {
+                due.push((at, Timer::PickupReminder));
+            }
+            due
+        }
         _ => Vec::new(),
     };
     candidates.into_iter().min()
@@ -69,6 +82,7 @@ mod tests {
             overdue_notified: false,
             validate_by: None,
             pickup_by: None,
+            pickup_reminder_at: None,
         }
     }
 
@@ -106,6 +120,14 @@ mod tests {
             ..fields(State::SetAside)
         };
         assert_eq!(next_timer(&aside), Some((t0, Timer::PickupExpiry)));
+        let reminded_first = TimerFields {
+            pickup_reminder_at: Some(t0 - Duration::hours(24)),
+            ..aside
+        };
+        assert_eq!(
+            next_timer(&reminded_first),
+            Some((t0 - Duration::hours(24), Timer::PickupReminder))
+        );
         for done in [
             State::Collected,
             State::Rejected,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use mobile_bridge::PushMessage;
+use mobile_bridge::{PushAction, PushMessage};
 use serde_json::{Value, json};
 
 use super::templates::{self, Rendered};
@@ -80,15 +80,33 @@ pub fn context(ctx: &AppContext, loaded: &Loaded, payload: &Value, lang: &str) -
             "code": loaded.store.code, "name": loaded.store.name,
             "address": loaded.store.address, "email": loaded.store.email,
         },
-        "links": {
-            "tracking": ctx.tracking_url(&r.tracking_token),
-            "validation": payload["validation_url"].as_str().unwrap_or_default(),
-            "app": format!("{}/app/#/r/{}", ctx.public_url, r.number),
-        },
+        "links": links(ctx, loaded, payload),
         "alert": {
             "kind": payload["kind"].as_str().unwrap_or_default(),
             "count": r.reminders_sent,
         },
+    })
+}
+
+/// Links of a message; quick actions only for the store's side, signed for
+/// the recipient (0: the store's shared mailbox).
+fn links(ctx: &AppContext, loaded: &Loaded, payload: &Value) -> Value {
+    let r = &loaded.reservation;
+    let for_team = payload["template"].is_null() && r.state == State::Pending.as_str();
+    let staff_id = payload["staff_id"].as_i64().unwrap_or(0);
+    let action = |name: &str| {
+        if for_team {
+            ctx.action_url(&r.number, name, staff_id)
+        } else {
+            String::new()
+        }
+    };
+    json!({
+        "tracking": ctx.tracking_url(&r.tracking_token),
+        "validation": payload["validation_url"].as_str().unwrap_or_default(),
+        "app": format!("{}/app/#/r/{}", ctx.public_url, r.number),
+        "set_aside": action("set_aside"),
+        "reject": action("reject"),
     })
 }
 
@@ -125,6 +143,7 @@ pub async fn push_message(
     data.insert("number".into(), number.into());
     data.insert("store".into(), loaded.store.code.clone().into());
     let shopper = payload["template"].as_str();
+    let mut actions = Vec::new();
     let (title, body, urgent, url) = match shopper {
         Some(template) => {
             let lang = loaded.customer.language.as_str();
@@ -147,6 +166,26 @@ pub async fn push_message(
         None => {
             let kind = payload["kind"].as_str().unwrap_or_default();
             data.insert("kind".into(), kind.into());
+            let by = payload["by"].as_str().unwrap_or("quelqu'un");
+            let handled = match kind {
+                "set_aside" => Some(format!("Mise de côté par {by}")),
+                "rejected" => Some(format!("Refusée par {by}")),
+                "collected" => Some(format!("Remise au client par {by}")),
+                "cancelled" => Some(format!("Annulée par {by}")),
+                _ => None,
+            };
+            if let Some(done) = handled {
+                return Ok(PushMessage {
+                    title: format!("Traitée : {number}"),
+                    body: done,
+                    topic: Some(format!("res-{number}")),
+                    urgent: false,
+                    ttl_seconds: 4 * 3600,
+                    url: Some(format!("{}/app/#/r/{number}", ctx.public_url)),
+                    actions: Vec::new(),
+                    data,
+                });
+            }
             let title = match kind {
                 "created" => "Nouvelle réservation",
                 "reminder" => "Rappel : réservation à traiter",
@@ -156,10 +195,27 @@ pub async fn push_message(
                 "auto_cancelled" => "Annulée faute de stock",
                 _ => "Storehub",
             };
+            let needs_action = matches!(kind, "created" | "reminder" | "overdue")
+                && loaded.reservation.state == State::Pending.as_str();
+            if needs_action {
+                let staff_id = payload["staff_id"].as_i64().unwrap_or(0);
+                actions = vec![
+                    PushAction {
+                        action: "set_aside".into(),
+                        title: "Mettre de côté".into(),
+                        url: ctx.action_url(number, "set_aside", staff_id),
+                    },
+                    PushAction {
+                        action: "reject".into(),
+                        title: "Refuser".into(),
+                        url: ctx.action_url(number, "reject", staff_id),
+                    },
+                ];
+            }
             (
                 format!("{title} {number}"),
                 format!("{first_name}, {units} article(s), {}", loaded.store.name),
-                matches!(kind, "created" | "reminder" | "overdue"),
+                needs_action,
                 format!("{}/app/#/r/{number}", ctx.public_url),
             )
         }
@@ -172,7 +228,7 @@ pub async fn push_message(
         urgent,
         ttl_seconds: if urgent { 4 * 3600 } else { 24 * 3600 },
         url: Some(url),
-        actions: Vec::new(),
+        actions,
         data,
     })
 }

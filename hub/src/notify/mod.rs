@@ -29,6 +29,7 @@ fn shopper_template(kind: &str) -> Option<&'static str> {
         "rejected" | "auto_cancelled" => "rejected",
         "cancelled" => "cancelled",
         "expired" => "expired",
+        "pickup_reminder" => "pickup_reminder",
         _ => return None,
     })
 }
@@ -47,6 +48,15 @@ fn team_audience(
         "expired" if reservation.was_set_aside => Some(Audience::Team),
         "cancelled" if event.actor_kind == "shopper" => Some(Audience::Team),
         _ => None,
+    }
+}
+
+/// Whether an event ends the team's pending alerts for the reservation.
+fn supersedes_alerts(kind: &str, event: &reservation_event::Model) -> bool {
+    match kind {
+        "set_aside" | "rejected" | "collected" => true,
+        "cancelled" => event.actor_kind != "shopper",
+        _ => false,
     }
 }
 
@@ -99,6 +109,28 @@ pub async fn enqueue_for_event(
             .await?;
         }
     }
+    if supersedes_alerts(&event.kind, event) {
+        // Phones still show "to handle": replace that notification (same
+        // topic / collapse key) with who handled it.
+        let settings = crate::services::settings::effective(conn, Some(store.id)).await?;
+        let people =
+            recipients(conn, store, settings.alert_recipients, Audience::Team, now).await?;
+        for person in &people {
+            for channel in person.channels.iter().filter(|c| *c != "email") {
+                let payload = json!({
+                    "kind": event.kind,
+                    "store": store.code,
+                    "seq": event.seq,
+                    "number": reservation.number,
+                    "staff_id": person.staff_id,
+                    "channel": channel,
+                    "by": event.actor_name,
+                });
+                let key = format!("{prefix}:handled:{}:{channel}", person.staff_id);
+                outbox::enqueue(conn, TEAM_ALERT, &key, payload, Some(reservation.id), now).await?;
+            }
+        }
+    }
     if let Some(audience) = team_audience(&event.kind, reservation, event) {
         let settings = crate::services::settings::effective(conn, Some(store.id)).await?;
         let people = recipients(conn, store, settings.alert_recipients, audience, now).await?;
@@ -144,6 +176,7 @@ pub async fn enqueue_for_event(
 
 pub mod defaults;
 pub mod email;
+pub mod links;
 pub mod message;
 pub mod templates;
 pub mod worker;

@@ -233,6 +233,8 @@ pub fn sample_context(lang: &str) -> serde_json::Value {
             "tracking": "https://shop.example/t/0123456789abcdef0123456789abcdef",
             "validation": "https://shop.example/r/validate/0123456789abcdef0123456789abcdef",
             "app": "https://shop.example/app/#/r/K7Q4-MZ2P",
+            "set_aside": "https://shop.example/a/eyJyIjoiSzdRNC1NWjJQIn0.c2lnbmF0dXJl",
+            "reject": "https://shop.example/a/eyJyIjoiSzdRNC1NWjJQIn0.c2lnbmF0dXJm",
         },
         "alert": {"kind": "reminder", "count": 2},
     })

@@ -1,5 +1,6 @@
 //! HTTP handlers: extract, call one service, map the answer.
 
+pub mod actions;
 pub mod alert_lists;
 pub mod api_keys;
 pub mod articles;
@@ -22,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(service::configure)
         .configure(openapi::configure)
         .configure(tracking::configure_pages)
+        .configure(actions::configure)
         .service(
             web::scope("/api/v1")
                 .configure(api_keys::configure)

@@ -100,8 +100,13 @@ pub async fn set_aside(
         reason: None,
         data: json!({ "pickup_by": pickup_by }),
     };
+    let reminder_hours = i64::from(settings.pickup_reminder_hours);
+    let pickup_reminder_at = (reminder_hours > 0)
+        .then(|| pickup_by - chrono::Duration::hours(reminder_hours))
+        .filter(|at| *at > now);
     let details = ChangeDetails {
         pickup_by: Some(pickup_by),
+        pickup_reminder_at,
         ..ChangeDetails::default()
     };
     let event = apply(ctx, &*tx, &current, change, details, now).await?;
@@ -348,6 +353,70 @@ pub async fn put_back(
     )
     .await?;
     finish(ctx, tx, current.id, vec![event]).await
+}
+
+/// Acts through a signed link from an email or a push button.
+pub async fn act_by_link(
+    ctx: &AppContext,
+    token: &str,
+    reason: Option<String>,
+) -> Result<ReservationView, ApiError> {
+    use crate::notify::links::{LinkError, used_key};
+    let now = ctx.clock.now();
+    let claims = ctx.links.verify(token, now).map_err(|err| match err {
+        LinkError::Expired => ApiError::invalid(
+            "link_expired",
+            "This link has expired; open the reservation in the app.",
+        ),
+        LinkError::Invalid => ApiError::invalid(
+            "invalid_link",
+            "This link is damaged or was not made by this hub.",
+        ),
+    })?;
+    let conn = ctx.db.conn();
+    let reservation = super::reservations::find_typed_or_scanned(conn, &claims.r).await?;
+    let caller = if claims.s == 0 {
+        // The store's shared mailbox: acts for that store only.
+        Caller::Staff(super::StaffIdentity {
+            id: 0,
+            name: "store mailbox link".into(),
+            role: super::staff::Role::Staff,
+            store_ids: vec![reservation.store_id],
+        })
+    } else {
+        match super::staff::identity(ctx, claims.s).await? {
+            Some(identity) => Caller::Staff(identity),
+            None => {
+                return Err(ApiError::Forbidden {
+                    code: "staff_inactive",
+                    message: "The account this link was sent to no longer works.".into(),
+                });
+            }
+        }
+    };
+    {
+        let tx = ctx.db.write().await?;
+        if !db::links::mark_used(&*tx, &used_key(token), now).await? {
+            return Err(ApiError::conflict(
+                "link_already_used",
+                "This link was already used.",
+            ));
+        }
+        tx.commit().await?;
+    }
+    match claims.a.as_str() {
+        "set_aside" => set_aside(ctx, &caller, &reservation.number).await,
+        "reject" => {
+            let reason = reason
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or_else(|| "not available in store".into());
+            reject(ctx, &caller, &reservation.number, RejectBody { reason }).await
+        }
+        other => Err(ApiError::invalid(
+            "invalid_link",
+            format!("Unknown action `{other}`."),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -695,6 +695,8 @@ pub struct Ending {
 pub struct ChangeDetails {
     /// Set aside: until when the shopper may collect.
     pub pickup_by: Option<DateTime<Utc>>,
+    /// Set aside: when to remind the shopper before that.
+    pub pickup_reminder_at: Option<DateTime<Utc>>,
     /// Collected: the order or sale it went to.
     pub order_ref: Option<String>,
     /// Collected: the real customer instead of the anonymous default.
@@ -778,6 +780,7 @@ pub async fn apply(
         update.set_aside_at = Set(Some(now));
         update.was_set_aside = Set(true);
         update.pickup_by = Set(details.pickup_by);
+        update.pickup_reminder_at = Set(details.pickup_reminder_at);
     }
     if let Some(order_ref) = &details.order_ref {
         update.order_ref = Set(Some(order_ref.clone()));

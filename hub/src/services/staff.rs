@@ -209,6 +209,24 @@ pub async fn logout(ctx: &AppContext, token: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The identity of an active staff member.
+pub async fn identity(ctx: &AppContext, staff_id: i64) -> Result<Option<StaffIdentity>, ApiError> {
+    let conn = ctx.db.conn();
+    let Some(staff) = store::staff::find_by_id(conn, staff_id)
+        .await?
+        .filter(|s| s.active)
+    else {
+        return Ok(None);
+    };
+    let store_ids = store::staff::store_ids(conn, staff.id).await?;
+    Ok(Some(StaffIdentity {
+        id: staff.id,
+        name: staff.name,
+        role: Role::parse(&staff.role).unwrap_or(Role::Staff),
+        store_ids,
+    }))
+}
+
 /// The staff member a session token belongs to, if valid and not expired.
 pub async fn authenticate(ctx: &AppContext, token: &str) -> Result<Option<Caller>, ApiError> {
     if !token.starts_with(TOKEN_PREFIX) {

@@ -28,6 +28,7 @@ pub fn timer_fields(r: &reservation::Model) -> Option<TimerFields> {
         overdue_notified: r.overdue_notified_at.is_some(),
         validate_by: r.validate_by,
         pickup_by: r.pickup_by,
+        pickup_reminder_at: r.pickup_reminder_at,
     })
 }
 
@@ -59,6 +60,7 @@ pub async fn fire_due(
         let fired = match timer {
             Timer::Reminder => remind(ctx, &current, due).await?,
             Timer::Overdue => escalate(ctx, &current, now).await?,
+            Timer::PickupReminder => remind_shopper(ctx, &current, due).await?,
             Timer::ValidationExpiry | Timer::PickupExpiry => {
                 let reason = if timer == Timer::ValidationExpiry {
                     "validation_link_expired"
@@ -104,6 +106,49 @@ async fn remind(
         &EventActor::system(),
         due,
         json!({ "reminder": count, "next_at": next }),
+    )
+    .await?;
+    let customer = db::customers::find_by_id(&*tx, current.customer_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
+    let links = Links {
+        tracking_url: ctx.tracking_url(&current.tracking_token),
+        validation_url: None,
+    };
+    notify::enqueue_for_event(
+        &*tx,
+        &event,
+        current,
+        &customer,
+        &store,
+        &links,
+        ctx.clock.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(event))
+}
+
+async fn remind_shopper(
+    ctx: &AppContext,
+    current: &reservation::Model,
+    due: DateTime<Utc>,
+) -> Result<Option<reservation_event::Model>, ApiError> {
+    let tx = ctx.db.write().await?;
+    if !db::reservations::clear_pickup_reminder(&*tx, current.id, due).await? {
+        return Ok(None);
+    }
+    let store = db::stores::find_by_id(&*tx, current.store_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("store of {} is gone", current.number))?;
+    let event = db::events::append(
+        &*tx,
+        store.id,
+        current.id,
+        "pickup_reminder",
+        &EventActor::system(),
+        due,
+        json!({ "pickup_by": current.pickup_by }),
     )
     .await?;
     let customer = db::customers::find_by_id(&*tx, current.customer_id)

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod devices;
 pub mod events;
 pub mod idempotency;
+pub mod links;
 pub mod outbox;
 pub mod reservations;
 pub mod settings;

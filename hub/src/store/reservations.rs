@@ -84,6 +84,25 @@ pub async fn advance_reminder(
     Ok(result.rows_affected == 1)
 }
 
+/// Clears the pickup reminder once, if still due at `due`.
+pub async fn clear_pickup_reminder(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    due: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = reservation::Entity::update_many()
+        .col_expr(
+            reservation::Column::PickupReminderAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(reservation::Column::Id.eq(id))
+        .filter(reservation::Column::State.eq(State::SetAside.as_str()))
+        .filter(reservation::Column::PickupReminderAt.eq(due))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
 /// Records the overdue escalation once.
 pub async fn mark_overdue(
     conn: &impl ConnectionTrait,

@@ -36,6 +36,8 @@ pub struct Model {
     pub reminders_sent: i32,
     /// When the overdue escalation went out (at most once).
     pub overdue_notified_at: Option<DateTimeUtc>,
+    /// When the shopper is reminded before the pickup deadline (cleared once sent).
+    pub pickup_reminder_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
