@@ -121,6 +121,8 @@ pub struct TestApp {
     pub ctx: AppContext,
     pub database_url: String,
     running: Option<(Running, std::thread::JoinHandle<()>)>,
+    /// What the hub was started with, for a restart.
+    settings: Settings,
 }
 
 /// Starts the hub on port 0 with a new database. Call from `#[actix_web::test]`.
@@ -161,6 +163,7 @@ async fn start(database_url: String, clock: TestClock, change: SettingsChange) -
     settings.database.max_connections = 5;
     settings.http.workers = 1;
     change(&mut settings);
+    let kept_settings = settings.clone();
     let (started_tx, started_rx) = std::sync::mpsc::channel();
     let app_clock = clock.clone();
     // The hub runs in its own actix System on its own thread, so a test can
@@ -211,6 +214,7 @@ async fn start(database_url: String, clock: TestClock, change: SettingsChange) -
         ctx: running.ctx.clone(),
         database_url,
         running: Some((running, thread)),
+        settings: kept_settings,
     }
 }
 
@@ -236,10 +240,16 @@ impl TestApp {
         }
     }
 
-    /// Stops this hub and starts a new one on the same database and clock.
+    /// Stops this hub and starts a new one on the same database, clock and settings.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
-        spawn_app_on(self.database_url.clone(), self.clock.clone()).await
+        let settings = self.settings.clone();
+        start(
+            self.database_url.clone(),
+            self.clock.clone(),
+            Box::new(move |s| *s = settings),
+        )
+        .await
     }
 }
 
