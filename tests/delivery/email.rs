@@ -278,3 +278,104 @@ async fn reminder_before_the_pickup_deadline_then_expired() {
         vec!["created", "set_aside", "pickup_reminder", "expired"]
     );
 }
+
+#[actix_web::test]
+async fn restock_alerts_go_out_once_when_the_article_is_back() {
+    let smtp = SmtpServer::start().await;
+    let app = hub_with(Some(&smtp), false, None).await;
+    app.shop_with_stock(0).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let asked = app
+        .post(
+            "/api/v1/stores/PAR01/restock-requests",
+            &json!({"sku": "SKU1", "email": "zoe@example.fr", "language": "en"}),
+        )
+        .await;
+    assert_eq!(asked.status, 201, "{asked:?}");
+    let staff_asked = app
+        .as_staff(
+            &julie,
+            Method::POST,
+            "/api/v1/stores/PAR01/restock-requests",
+            Some(&json!({"sku": "SKU1"})),
+        )
+        .await;
+    assert_eq!(staff_asked.status, 201);
+    let no_email = app
+        .post(
+            "/api/v1/stores/PAR01/restock-requests",
+            &json!({"sku": "SKU1"}),
+        )
+        .await;
+    assert_eq!(no_email.error(), "invalid_email");
+
+    app.set_stock("PAR01", "SKU1", 3).await;
+    let messages = smtp.wait_for(2).await;
+    let shopper = messages
+        .iter()
+        .find(|m| m["to"] == "zoe@example.fr")
+        .expect("the shopper is told");
+    assert_eq!(shopper["subject"], "Back at Store PAR01: Article SKU1");
+    assert!(
+        shopper["text"]
+            .as_str()
+            .unwrap()
+            .contains("Article SKU1 (Blue, M) is available again at Store PAR01")
+    );
+    assert!(messages.iter().any(|m| m["to"] == "julie@shop.test"
+        && m["subject"] == "De retour chez Store PAR01 : Article SKU1"));
+
+    // Another count changes nothing: each request is answered once.
+    app.set_stock("PAR01", "SKU1", 0).await;
+    app.set_stock("PAR01", "SKU1", 5).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 2);
+    let available = app
+        .post(
+            "/api/v1/stores/PAR01/restock-requests",
+            &json!({"sku": "SKU1", "email": "zoe@example.fr"}),
+        )
+        .await;
+    assert_eq!(
+        (available.status, available.error()),
+        (422, "already_available")
+    );
+}
+
+#[actix_web::test]
+async fn nobody_reachable_on_the_list_falls_back_to_the_store_and_its_managers() {
+    let smtp = SmtpServer::start().await;
+    let app = hub_with(Some(&smtp), false, None).await;
+    app.shop_with_stock(5).await;
+    let _manon = app.staff("manon@shop.test", "manager", &["PAR01"]).await;
+    let karim = app.staff("karim@shop.test", "staff", &["PAR01"]).await;
+    // The only listed member is in quiet hours (09:30-11:00; it is 10:00).
+    app.as_staff(
+        &karim,
+        Method::PUT,
+        "/api/v1/stores/PAR01/alert-list/me",
+        Some(&json!({"channels": ["email"], "quiet_hours": {"from": "09:30", "to": "11:00"}})),
+    )
+    .await;
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap();
+    let messages = smtp.wait_for(3).await;
+    let mut to: Vec<&str> = messages.iter().map(|m| m["to"].as_str().unwrap()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        vec!["c1@example.fr", "manon@shop.test", "par01@shop.test"]
+    );
+    let manager = messages
+        .iter()
+        .find(|m| m["to"] == "manon@shop.test")
+        .unwrap();
+    assert!(manager["subject"].as_str().unwrap().contains(number));
+    // The manager's quick links act as the manager.
+    assert!(manager["text"].as_str().unwrap().contains("/a/"));
+}

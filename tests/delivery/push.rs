@@ -491,3 +491,64 @@ async fn a_crash_mid_delivery_loses_nothing_and_repeats_only_in_flight_pushes() 
         stuck.first()
     );
 }
+
+#[actix_web::test]
+async fn shoppers_get_pushes_in_their_browser_and_retailer_app() {
+    let service = PushService::start().await;
+    let fcm = FakeFcm::start().await;
+    let app = hub_with(None, true, Some(&fcm)).await;
+    app.shop_with_stock(5).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let mut shopper = identified("c1");
+    shopper["language"] = json!("en");
+    let created = app
+        .reserve(&reservation_body("PAR01", "SKU1", 1, shopper), None)
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+    let token = created.body["tracking_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let browser = service.subscribe("status=201").await;
+    let body = json!({"endpoint": browser["endpoint"], "keys": {"p256dh": browser["p256dh"], "auth": browser["auth"]}});
+    assert_eq!(
+        app.post_anonymous_json(
+            &format!("/api/v1/tracking/{token}/push-subscriptions"),
+            &body
+        )
+        .await
+        .status,
+        201
+    );
+    let app_token = app
+        .post(
+            &format!("/api/v1/reservations/{number}/fcm-tokens"),
+            &json!({"token": "shopper-app-1"}),
+        )
+        .await;
+    assert_eq!(app_token.status, 201);
+
+    app.as_staff(
+        &julie,
+        Method::POST,
+        &format!("/api/v1/reservations/{number}/set-aside"),
+        None,
+    )
+    .await;
+    let log = service.wait_for(1).await;
+    assert_eq!(log[0]["payload"]["body"], "Ready: set aside at the store");
+    assert_eq!(log[0]["payload"]["title"], format!("Reservation {number}"));
+    assert!(
+        log[0]["payload"]["actions"].as_array().unwrap().is_empty(),
+        "no staff buttons for shoppers"
+    );
+    let sent = fcm.wait_for(1).await;
+    assert_eq!(sent[0]["message"]["token"], "shopper-app-1");
+    assert_eq!(
+        sent[0]["message"]["notification"]["body"],
+        "Ready: set aside at the store"
+    );
+}

@@ -29,6 +29,21 @@ pub fn all() -> Vec<(String, String, String, String, String)> {
 }
 
 const TEMPLATES: &[DefaultTemplate] = &[
+    // Back in stock (someone asked to be told).
+    (
+        "restock",
+        "fr",
+        "De retour chez {{ store.name }} : {{ article.designation }}",
+        "Bonjour,\n\n{{ article.designation }}{% if article.variant %} ({{ article.variant }}){% endif %} est de nouveau disponible chez {{ store.name }}, {{ store.address }}.\n",
+        "<p>Bonjour,</p><p>{{ article.designation }}{% if article.variant %} ({{ article.variant }}){% endif %} est de nouveau disponible chez {{ store.name }}, {{ store.address }}.</p>",
+    ),
+    (
+        "restock",
+        "en",
+        "Back at {{ store.name }}: {{ article.designation }}",
+        "Hello,\n\n{{ article.designation }}{% if article.variant %} ({{ article.variant }}){% endif %} is available again at {{ store.name }}, {{ store.address }}.\n",
+        "<p>Hello,</p><p>{{ article.designation }}{% if article.variant %} ({{ article.variant }}){% endif %} is available again at {{ store.name }}, {{ store.address }}.</p>",
+    ),
     // 1. Validate your request (anonymous shoppers).
     (
         "validate_request",

@@ -110,8 +110,39 @@ fn links(ctx: &AppContext, loaded: &Loaded, payload: &Value) -> Value {
     })
 }
 
+/// The context of a restock email: no reservation, an article.
+async fn restock_context(ctx: &AppContext, payload: &Value) -> Result<(Value, String), String> {
+    let conn = ctx.db.conn();
+    let store = db::stores::find_by_code(conn, payload["store"].as_str().unwrap_or_default())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("store is gone")?;
+    let article = db::articles::find_by_sku(conn, payload["sku"].as_str().unwrap_or_default())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("article is gone")?;
+    let lang = payload["language"].as_str().unwrap_or("fr").to_string();
+    let mut context = templates::sample_context(&lang);
+    context["shopper"] = json!({"first_name": "", "last_name": "", "email": payload["to"]});
+    context["reservation"] = json!({"number": "", "state": "", "state_label": "", "reason": "", "lines": [],
+        "created_at": "", "validate_by": "", "confirm_by": "", "pickup_by": ""});
+    context["store"] = json!({"code": store.code, "name": store.name, "address": store.address, "email": store.email});
+    context["links"] = json!({"tracking": "", "validation": "", "app": format!("{}/app/", ctx.public_url), "set_aside": "", "reject": ""});
+    context["article"] = json!({"sku": article.sku, "designation": article.designation,
+        "variant": article.variant.unwrap_or_default()});
+    Ok((context, lang))
+}
+
 /// Renders the email a queued row asks for.
 pub async fn render_email(ctx: &AppContext, payload: &Value) -> Result<Rendered, String> {
+    if payload["template"] == "restock" {
+        let (context, lang) = restock_context(ctx, payload).await?;
+        let source = templates::current(ctx.db.conn(), "restock", &lang)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("no restock template")?;
+        return templates::render(&source, &context).map_err(|e| e.to_string());
+    }
     let number = payload["number"].as_str().unwrap_or_default();
     let loaded = loaded_by_number(ctx, number).await?;
     let (name, lang) = match payload["template"].as_str() {

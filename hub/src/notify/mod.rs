@@ -155,7 +155,18 @@ pub async fn enqueue_for_event(
             }
         }
         if queued == 0 && audience == Audience::Team {
-            // Nobody reachable on the list: the store's own mailbox hears it.
+            // Nobody reachable on the list: the store's managers and its own
+            // mailbox hear it by email.
+            let managers = crate::store::staff::members_of_store(conn, store.id).await?;
+            for manager in managers.iter().filter(|m| m.role == "manager") {
+                let mut payload = base.clone();
+                payload["channel"] = json!("email");
+                payload["to"] = json!(manager.email);
+                payload["staff_id"] = json!(manager.id);
+                payload["fallback"] = json!(true);
+                let key = format!("{prefix}:fallback:{}", manager.id);
+                outbox::enqueue(conn, TEAM_ALERT, &key, payload, Some(reservation.id), now).await?;
+            }
             let mut payload = base;
             payload["channel"] = json!("email");
             payload["to"] = json!(store.email);

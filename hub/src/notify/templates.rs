@@ -14,7 +14,14 @@ use utoipa::ToSchema;
 use super::defaults;
 
 /// The top-level variables templates may use.
-pub const VARIABLES: &[&str] = &["shopper", "reservation", "store", "links", "alert"];
+pub const VARIABLES: &[&str] = &[
+    "shopper",
+    "reservation",
+    "store",
+    "links",
+    "alert",
+    "article",
+];
 /// Languages with defaults.
 pub const LANGUAGES: &[&str] = &["fr", "en"];
 
@@ -237,6 +244,7 @@ pub fn sample_context(lang: &str) -> serde_json::Value {
             "reject": "https://shop.example/a/eyJyIjoiSzdRNC1NWjJQIn0.c2lnbmF0dXJm",
         },
         "alert": {"kind": "reminder", "count": 2},
+        "article": {"sku": "SNEAK-WHT-42", "designation": "Baskets cuir", "variant": "Blanc, 42"},
     })
 }
 
@@ -252,8 +260,13 @@ mod tests {
                     default_source(&name, lang).unwrap_or_else(|| panic!("{name}/{lang} missing"));
                 let rendered =
                     validate(&source, lang).unwrap_or_else(|e| panic!("{name}/{lang}: {e}"));
+                let about = if name == "restock" {
+                    "Baskets cuir"
+                } else {
+                    "K7Q4-MZ2P"
+                };
                 assert!(
-                    rendered.text.contains("K7Q4-MZ2P") || rendered.subject.contains("K7Q4-MZ2P"),
+                    rendered.text.contains(about) || rendered.subject.contains(about),
                     "{name}/{lang}"
                 );
             }

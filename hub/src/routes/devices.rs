@@ -92,11 +92,27 @@ pub async fn add_shopper_web_push(
         .json(devices::add_shopper_web_push(&ctx, &token, body.into_inner()).await?))
 }
 
+/// The retailer's app registers the shopper's FCM token for a reservation.
+#[utoipa::path(context_path = "/api/v1", tag = "push", security(("api_key" = [])), params(("number" = String, Path)),
+    request_body = FcmRegistration, responses((status = 201, body = DeviceView),
+    (status = 404, description = "unknown_reservation", body = ErrorBody)))]
+#[post("/reservations/{number}/fcm-tokens")]
+pub async fn add_shopper_fcm(
+    ctx: web::Data<AppContext>,
+    ApiCaller(caller): ApiCaller,
+    number: web::Path<String>,
+    body: web::Json<FcmRegistration>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Created()
+        .json(devices::add_shopper_fcm(&ctx, &caller, &number, &body.token).await?))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(public_key)
         .service(add_web_push)
         .service(remove_web_push)
         .service(add_fcm)
         .service(remove_fcm)
-        .service(add_shopper_web_push);
+        .service(add_shopper_web_push)
+        .service(add_shopper_fcm);
 }

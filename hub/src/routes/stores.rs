@@ -140,6 +140,23 @@ pub async fn patch_settings(
     }))
 }
 
+/// Ask to be told when an out-of-stock article is back at this store.
+#[utoipa::path(context_path = "/api/v1", tag = "stock", security(("api_key" = [])), params(("code" = String, Path)),
+    request_body = stock::RestockRequest, responses(
+    (status = 201, body = stock::RestockAccepted),
+    (status = 422, description = "already_available", body = ErrorBody),
+    (status = 404, description = "unknown_store, unknown_sku", body = ErrorBody)))]
+#[post("/stores/{code}/restock-requests")]
+pub async fn request_restock(
+    ctx: web::Data<AppContext>,
+    crate::extractors::ApiCaller(caller): crate::extractors::ApiCaller,
+    code: web::Path<String>,
+    body: web::Json<stock::RestockRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Created()
+        .json(stock::request_restock(&ctx, &caller, &code, body.into_inner()).await?))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list)
         .service(create)
@@ -148,5 +165,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(put_stock)
         .service(get_stock)
         .service(get_settings)
-        .service(patch_settings);
+        .service(patch_settings)
+        .service(request_restock);
 }

@@ -184,3 +184,22 @@ pub async fn add_shopper_web_push(
     )
     .await
 }
+
+/// The retailer's app registers a shopper's FCM token for one reservation.
+pub async fn add_shopper_fcm(
+    ctx: &AppContext,
+    caller: &Caller,
+    number: &str,
+    token: &str,
+) -> Result<DeviceView, ApiError> {
+    let reservation = super::reservations::find_typed_or_scanned(ctx.db.conn(), number).await?;
+    caller.require_store(reservation.store_id, &reservation.number)?;
+    let token = token.trim();
+    if token.is_empty() || token.len() > 4096 {
+        return Err(ApiError::invalid(
+            "invalid_token",
+            "An FCM registration token is 1 to 4096 characters.",
+        ));
+    }
+    register(ctx, "reservation", reservation.id, "fcm", token, None).await
+}

@@ -111,6 +111,13 @@ pub async fn put_counts(
             }
         }
         db::stock::set_on_hand(&*tx, store.id, article.id, count.on_hand, now).await?;
+        if db::stock::level(&*tx, store.id, article.id)
+            .await?
+            .available()
+            > 0
+        {
+            announce_restock(&*tx, &store, &article, now).await?;
+        }
     }
     tx.commit().await?;
     ctx.publish(events);
@@ -164,4 +171,121 @@ pub async fn availability(ctx: &AppContext, sku: &str) -> Result<Vec<Availabilit
         });
     }
     Ok(out)
+}
+
+/// Someone asking to be told when an article is back at a store.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestockRequest {
+    pub sku: String,
+    /// The shopper's email (integrations); staff are told at their own address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// `fr` (default) or `en`.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RestockAccepted {
+    pub id: i64,
+}
+
+/// Records a restock request; refused while the article is available.
+pub async fn request_restock(
+    ctx: &AppContext,
+    caller: &super::Caller,
+    store_code: &str,
+    body: RestockRequest,
+) -> Result<RestockAccepted, ApiError> {
+    let language = match body.language.as_deref() {
+        None | Some("fr") => "fr",
+        Some("en") => "en",
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "invalid_language",
+                format!("Language `{other}` is not offered; use fr or en."),
+            ));
+        }
+    };
+    let (email, staff_id) = match caller {
+        super::Caller::Staff(staff) => (None, Some(staff.id)),
+        super::Caller::Integration { .. } => {
+            let raw = body.email.clone().ok_or_else(|| {
+                ApiError::invalid("invalid_email", "Say where to tell the shopper: `email`.")
+            })?;
+            let email = crate::domain::customer::parse_email(&raw).map_err(|reason| {
+                ApiError::invalid("invalid_email", format!("`{raw}`: {reason}."))
+            })?;
+            (Some(email), None)
+        }
+    };
+    let tx = ctx.db.write().await?;
+    let store = db::stores::find_by_code(&*tx, store_code)
+        .await?
+        .ok_or_else(|| unknown_store(store_code))?;
+    caller.require_store(store.id, &store.code)?;
+    let article = db::articles::find_by_sku(&*tx, &body.sku)
+        .await?
+        .ok_or_else(|| unknown_sku(&body.sku))?;
+    let available = db::stock::level(&*tx, store.id, article.id)
+        .await?
+        .available();
+    if available > 0 {
+        return Err(ApiError::refused(
+            "already_available",
+            format!(
+                "{available} of `{}` are available at `{}` now; reserve instead.",
+                article.sku, store.code
+            ),
+        ));
+    }
+    let row = db::restock::insert(
+        &*tx,
+        store.id,
+        article.id,
+        email,
+        staff_id,
+        language,
+        ctx.clock.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(RestockAccepted { id: row.id })
+}
+
+/// Tells everyone waiting for an article that is available again (once each).
+async fn announce_restock(
+    conn: &impl sea_orm::ConnectionTrait,
+    store: &schema::entities::store::Model,
+    article: &schema::entities::article::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    for request in db::restock::waiting(conn, store.id, article.id).await? {
+        if !db::restock::mark_notified(conn, request.id, now).await? {
+            continue;
+        }
+        let to = match (&request.email, request.staff_id) {
+            (Some(email), _) => email.clone(),
+            (None, Some(staff_id)) => match db::staff::find_by_id(conn, staff_id).await? {
+                Some(staff) => staff.email,
+                None => continue,
+            },
+            (None, None) => continue,
+        };
+        let payload = json!({
+            "template": "restock", "to": to, "language": request.language,
+            "store": store.code, "sku": article.sku,
+        });
+        db::outbox::enqueue(
+            conn,
+            crate::notify::SHOPPER_EMAIL,
+            &format!("restock:{}", request.id),
+            payload,
+            None,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }

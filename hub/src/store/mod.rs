@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod links;
 pub mod outbox;
 pub mod reservations;
+pub mod restock;
 pub mod settings;
 pub mod staff;
 pub mod stock;
