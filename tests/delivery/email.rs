@@ -88,6 +88,13 @@ async fn shopper_hears_of_every_step_in_their_language() {
         "{text}"
     );
     assert!(text.contains("Collect before 2026-11-28 19:00"), "{text}");
+    // The QR code of the number, inline, for the till to scan.
+    assert!(ready["html"].as_str().unwrap().contains("cid:qr-code"));
+    let images = ready["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1, "{ready}");
+    assert_eq!(images[0]["content_type"], "image/png");
+    assert_eq!(images[0]["content_id"], "qr-code");
+    assert_eq!(images[0]["png"], true);
 
     let rows = settled(&app, &number).await;
     assert!(rows.iter().all(|r| r["status"] == "sent"), "{rows:?}");

@@ -14,7 +14,18 @@ for key in sorted(box.keys()):
         message = BytesParser(policy=policy.default).parse(handle)
     text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
+    images = []
+    for part in message.walk():
+        if part.get_content_maintype() == "image":
+            data = part.get_payload(decode=True)
+            images.append({
+                "content_type": part.get_content_type(),
+                "content_id": str(part.get("Content-ID", "")).strip("<>"),
+                "png": data[:8] == b"\x89PNG\r\n\x1a\n",
+                "size": len(data),
+            })
     out.append({
+        "images": images,
         "from": str(message["From"]),
         "to": str(message["To"]),
         "subject": str(message["Subject"]),

@@ -80,14 +80,14 @@ const TEMPLATES: &[DefaultTemplate] = &[
         "fr",
         "Votre article vous attend : réservation {{ reservation.number }}",
         "Bonjour {{ shopper.first_name }},\n\nC'est prêt ! {{ store.name }} a mis de côté :\n[[LINES]]\nNuméro à donner en caisse : {{ reservation.number }}\nÀ retirer avant le {{ reservation.pickup_by }}, {{ store.address }}.\nSuivre ou annuler : {{ links.tracking }}\n",
-        "<p>Bonjour {{ shopper.first_name }},</p><p>C'est prêt ! {{ store.name }} a mis de côté :</p>[[LINES]]<p>Numéro à donner en caisse : <strong>{{ reservation.number }}</strong></p><p>À retirer avant le {{ reservation.pickup_by }}, {{ store.address }}.</p><p><a href=\"{{ links.tracking }}\">Suivre ou annuler</a></p>",
+        "<p>Bonjour {{ shopper.first_name }},</p><p>C'est prêt ! {{ store.name }} a mis de côté :</p>[[LINES]]<p>Numéro à donner en caisse : <strong>{{ reservation.number }}</strong></p><p><img src=\"{{ reservation.qr_image }}\" alt=\"QR {{ reservation.number }}\" width=\"200\" height=\"200\"></p><p>À retirer avant le {{ reservation.pickup_by }}, {{ store.address }}.</p><p><a href=\"{{ links.tracking }}\">Suivre ou annuler</a></p>",
     ),
     (
         "ready",
         "en",
         "Your article is waiting: reservation {{ reservation.number }}",
         "Hello {{ shopper.first_name }},\n\nIt is ready! {{ store.name }} has set aside:\n[[LINES]]\nNumber to give at the till: {{ reservation.number }}\nCollect before {{ reservation.pickup_by }}, {{ store.address }}.\nFollow or cancel: {{ links.tracking }}\n",
-        "<p>Hello {{ shopper.first_name }},</p><p>It is ready! {{ store.name }} has set aside:</p>[[LINES]]<p>Number to give at the till: <strong>{{ reservation.number }}</strong></p><p>Collect before {{ reservation.pickup_by }}, {{ store.address }}.</p><p><a href=\"{{ links.tracking }}\">Follow or cancel</a></p>",
+        "<p>Hello {{ shopper.first_name }},</p><p>It is ready! {{ store.name }} has set aside:</p>[[LINES]]<p>Number to give at the till: <strong>{{ reservation.number }}</strong></p><p><img src=\"{{ reservation.qr_image }}\" alt=\"QR {{ reservation.number }}\" width=\"200\" height=\"200\"></p><p>Collect before {{ reservation.pickup_by }}, {{ store.address }}.</p><p><a href=\"{{ links.tracking }}\">Follow or cancel</a></p>",
     ),
     // 4. Rejected.
     (

@@ -1,6 +1,7 @@
 //! Sending email over SMTP with lettre (async, STARTTLS/TLS per the URL).
 
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::templates::Rendered;
@@ -34,8 +35,14 @@ impl Mailer {
         Ok(Self { transport, from })
     }
 
-    /// Sends a text + HTML message.
-    pub async fn send(&self, to: &str, rendered: &Rendered) -> Result<(), MailError> {
+    /// Sends a text + HTML message; `inline` images are referenced from the
+    /// HTML as `cid:<id>`.
+    pub async fn send(
+        &self,
+        to: &str,
+        rendered: &Rendered,
+        inline: &[(String, Vec<u8>)],
+    ) -> Result<(), MailError> {
         let to: Mailbox = to
             .parse()
             .map_err(|e| MailError::Rejected(format!("recipient `{to}`: {e}")))?;
@@ -43,10 +50,22 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(rendered.subject.clone())
-            .multipart(MultiPart::alternative_plain_html(
-                rendered.text.clone(),
-                rendered.html.clone(),
-            ))
+            .multipart(if inline.is_empty() {
+                MultiPart::alternative_plain_html(rendered.text.clone(), rendered.html.clone())
+            } else {
+                let png = ContentType::parse("image/png")
+                    .map_err(|e| MailError::Rejected(format!("content type: {e}")))?;
+                let mut related =
+                    MultiPart::related().singlepart(SinglePart::html(rendered.html.clone()));
+                for (id, bytes) in inline {
+                    related = related.singlepart(
+                        Attachment::new_inline(id.clone()).body(bytes.clone(), png.clone()),
+                    );
+                }
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(rendered.text.clone()))
+                    .multipart(related)
+            })
             .map_err(|e| MailError::Rejected(format!("message: {e}")))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),

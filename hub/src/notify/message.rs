@@ -12,6 +12,9 @@ use crate::domain::reservation::State;
 use crate::services::reservations::{Loaded, load};
 use crate::store as db;
 
+/// Content-ID of the QR code image in emails.
+pub const QR_CID: &str = "qr-code";
+
 /// The store email template of a team alert kind.
 pub fn team_template(kind: &str) -> &'static str {
     match kind {
@@ -75,6 +78,7 @@ pub fn context(ctx: &AppContext, loaded: &Loaded, payload: &Value, lang: &str) -
             "validate_by": local(r.validate_by, tz, lang),
             "confirm_by": local(r.confirm_by, tz, lang),
             "pickup_by": local(r.pickup_by, tz, lang),
+            "qr_image": format!("cid:{QR_CID}"),
         },
         "store": {
             "code": loaded.store.code, "name": loaded.store.name,
@@ -125,7 +129,7 @@ async fn restock_context(ctx: &AppContext, payload: &Value) -> Result<(Value, St
     let mut context = templates::sample_context(&lang);
     context["shopper"] = json!({"first_name": "", "last_name": "", "email": payload["to"]});
     context["reservation"] = json!({"number": "", "state": "", "state_label": "", "reason": "", "lines": [],
-        "created_at": "", "validate_by": "", "confirm_by": "", "pickup_by": ""});
+        "created_at": "", "validate_by": "", "confirm_by": "", "pickup_by": "", "qr_image": ""});
     context["store"] = json!({"code": store.code, "name": store.name, "address": store.address, "email": store.email});
     context["links"] = json!({"tracking": "", "validation": "", "app": format!("{}/app/", ctx.public_url), "set_aside": "", "reject": ""});
     context["article"] = json!({"sku": article.sku, "designation": article.designation,

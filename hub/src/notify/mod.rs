@@ -189,5 +189,6 @@ pub mod defaults;
 pub mod email;
 pub mod links;
 pub mod message;
+pub mod qr;
 pub mod templates;
 pub mod worker;

@@ -234,6 +234,7 @@ pub fn sample_context(lang: &str) -> serde_json::Value {
             "validate_by": "26/11/2026 10:00",
             "confirm_by": "25/11/2026 12:00",
             "pickup_by": "28/11/2026 19:00",
+            "qr_image": "cid:qr-code",
         },
         "store": {"code": "PAR01", "name": "Paris Rivoli", "address": "120 rue de Rivoli, 75001 Paris", "email": "rivoli@shop.test"},
         "links": {

@@ -175,7 +175,17 @@ impl Worker {
             Ok(rendered) => rendered,
             Err(reason) => return Outcome::Failed(reason),
         };
-        match mailer.send(&to, &rendered).await {
+        // The QR code of the number, when the message shows it.
+        let mut inline = Vec::new();
+        if rendered.html.contains(&format!("cid:{}", message::QR_CID))
+            && let Some(number) = payload["number"].as_str()
+        {
+            match super::qr::png(number) {
+                Ok(png) => inline.push((message::QR_CID.to_string(), png)),
+                Err(err) => return Outcome::Failed(format!("QR code: {err}")),
+            }
+        }
+        match mailer.send(&to, &rendered, &inline).await {
             Ok(()) => Outcome::Sent,
             Err(MailError::Retry(reason)) => Outcome::Retry {
                 reason,
