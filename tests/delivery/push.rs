@@ -403,10 +403,10 @@ async fn a_crash_mid_delivery_loses_nothing_and_repeats_only_in_flight_pushes() 
         Some(&json!({"channels": ["web_push"]})),
     )
     .await;
-    // A slow push service: 30 ms per message.
-    let phone = service.subscribe("status=201&delay=0.03").await;
+    // A slow push service: 60 ms per message.
+    let phone = service.subscribe("status=201&delay=0.06").await;
     subscribe_device(&app, &julie, &phone).await;
-    let total = 150;
+    let total = 1000;
     for i in 0..total {
         let answer = app
             .reserve(
@@ -426,7 +426,7 @@ async fn a_crash_mid_delivery_loses_nothing_and_repeats_only_in_flight_pushes() 
     // Claims of the dead hub expire after their lease.
     app.clock.advance(chrono::Duration::seconds(61));
     let mut log = Vec::new();
-    for _ in 0..400 {
+    for _ in 0..1200 {
         log = service.log().await;
         let ids: std::collections::HashSet<String> = log
             .iter()
@@ -476,9 +476,16 @@ async fn a_crash_mid_delivery_loses_nothing_and_repeats_only_in_flight_pushes() 
         repeats <= concurrency,
         "only pushes in flight at the crash may repeat ({repeats}), and they carry the same id"
     );
-    // Every queued message ended sent.
+    // Every queued message ends sent (those re-sent after the crash finish too).
     let rows = app.ctx.db.conn().clone();
-    let statuses = hub::store::outbox::with_prefix(&rows, "ev:").await.unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..200 {
+        statuses = hub::store::outbox::with_prefix(&rows, "ev:").await.unwrap();
+        if statuses.iter().all(|r| r.status != "queued") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     // (Email is off in this hub: only pushes are expected out.)
     let stuck: Vec<_> = statuses
         .iter()
@@ -551,4 +558,52 @@ async fn shoppers_get_pushes_in_their_browser_and_retailer_app() {
         sent[0]["message"]["notification"]["body"],
         "Ready: set aside at the store"
     );
+}
+
+#[actix_web::test]
+async fn a_push_that_keeps_failing_ends_failed_with_its_last_error() {
+    let service = PushService::start().await;
+    let app = hub_with(None, true, None).await;
+    app.shop_with_stock(5).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    app.as_staff(
+        &julie,
+        Method::PUT,
+        "/api/v1/stores/PAR01/alert-list/me",
+        Some(&json!({"channels": ["web_push"]})),
+    )
+    .await;
+    let broken = service.subscribe("status=503").await;
+    subscribe_device(&app, &julie, &broken).await;
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    let number = created.body["number"].as_str().unwrap().to_string();
+    // Four attempts (the hub's setting), with backoff in between.
+    let mut device = json!(null);
+    for _ in 0..200 {
+        let rows = app
+            .get(&format!("/api/v1/reservations/{number}/notifications"))
+            .await
+            .body;
+        device = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["topic"] == "push.device")
+            .cloned()
+            .unwrap_or(json!(null));
+        if device["status"] == "failed" {
+            break;
+        }
+        app.clock.advance(chrono::Duration::seconds(20));
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    assert_eq!(device["status"], "failed", "{device}");
+    assert_eq!(device["attempts"], 4);
+    assert!(device["last_error"].as_str().unwrap().contains("503"));
+    assert_eq!(service.log().await.len(), 4);
 }
