@@ -65,6 +65,17 @@ impl AppContext {
         format!("{}/a/{}", self.public_url, self.links.sign(&claims))
     }
 
+    /// A link to the printable preparation slip, valid three days.
+    pub fn slip_url(&self, number: &str) -> String {
+        let claims = crate::notify::links::LinkClaims {
+            r: number.to_string(),
+            a: "slip".into(),
+            s: 0,
+            e: (self.clock.now() + chrono::Duration::days(3)).timestamp(),
+        };
+        format!("{}/slip/{}", self.public_url, self.links.sign(&claims))
+    }
+
     pub fn validation_url(&self, token: &str) -> String {
         format!("{}/r/validate/{token}", self.public_url)
     }

@@ -60,6 +60,30 @@ async fn shopper_hears_of_every_step_in_their_language() {
             .unwrap()
             .starts_with(&format!("À traiter : réservation {number}"))
     );
+    let store_text = store["text"].as_str().unwrap();
+    assert!(
+        store_text.contains("1 x Article SKU1"),
+        "the checklist: {store_text}"
+    );
+    assert!(
+        store_text.contains(&format!("Mettre de côté : {}/a/", app.address)),
+        "quick links: {store_text}"
+    );
+    let slip = store_text
+        .lines()
+        .find_map(|l| l.strip_prefix("Bon de préparation : "))
+        .expect("slip link")
+        .trim()
+        .to_string();
+    let page = app.client.get(&slip).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains(&format!("Bon de préparation {number}"))
+            && page.contains("4006381333931")
+            && page.contains("Marie"),
+        "{page}"
+    );
 
     app.as_staff(
         &julie,

@@ -111,6 +111,7 @@ fn links(ctx: &AppContext, loaded: &Loaded, payload: &Value) -> Value {
         "app": format!("{}/app/#/r/{}", ctx.public_url, r.number),
         "set_aside": action("set_aside"),
         "reject": action("reject"),
+        "slip": if payload["template"].is_null() { ctx.slip_url(&r.number) } else { String::new() },
     })
 }
 
@@ -131,7 +132,7 @@ async fn restock_context(ctx: &AppContext, payload: &Value) -> Result<(Value, St
     context["reservation"] = json!({"number": "", "state": "", "state_label": "", "reason": "", "lines": [],
         "created_at": "", "validate_by": "", "confirm_by": "", "pickup_by": "", "qr_image": ""});
     context["store"] = json!({"code": store.code, "name": store.name, "address": store.address, "email": store.email});
-    context["links"] = json!({"tracking": "", "validation": "", "app": format!("{}/app/", ctx.public_url), "set_aside": "", "reject": ""});
+    context["links"] = json!({"tracking": "", "validation": "", "app": format!("{}/app/", ctx.public_url), "set_aside": "", "reject": "", "slip": ""});
     context["article"] = json!({"sku": article.sku, "designation": article.designation,
         "variant": article.variant.unwrap_or_default()});
     Ok((context, lang))

@@ -243,6 +243,7 @@ pub fn sample_context(lang: &str) -> serde_json::Value {
             "app": "https://shop.example/app/#/r/K7Q4-MZ2P",
             "set_aside": "https://shop.example/a/eyJyIjoiSzdRNC1NWjJQIn0.c2lnbmF0dXJl",
             "reject": "https://shop.example/a/eyJyIjoiSzdRNC1NWjJQIn0.c2lnbmF0dXJm",
+            "slip": "https://shop.example/slip/eyJyIjoiSzdRNC1NWjJQIn0.c2lnbmF0dXJn",
         },
         "alert": {"kind": "reminder", "count": 2},
         "article": {"sku": "SNEAK-WHT-42", "designation": "Baskets cuir", "variant": "Blanc, 42"},

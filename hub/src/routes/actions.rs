@@ -89,6 +89,38 @@ pub async fn act(
     })
 }
 
+/// The printable preparation slip of a reservation (signed link from the
+/// "to handle" email; works until the link expires, any number of times).
+#[utoipa::path(tag = "staff", params(("token" = String, Path)), responses(
+    (status = 200, description = "Print-styled HTML page", content_type = "text/html"),
+    (status = 400, description = "invalid_link, link_expired")))]
+#[get("/slip/{token}")]
+pub async fn slip(ctx: web::Data<AppContext>, token: web::Path<String>) -> HttpResponse {
+    let claims = match ctx.links.verify(&token, ctx.clock.now()) {
+        Ok(claims) if claims.a == "slip" => claims,
+        Ok(_) => {
+            return pages::error_page(&ApiError::invalid(
+                "invalid_link",
+                "This is not a slip link.",
+            ));
+        }
+        Err(err) => {
+            return pages::html(
+                400,
+                pages::layout_page(
+                    "fr",
+                    "Storehub",
+                    &format!("<p>{}</p>", escape(&err.to_string())),
+                ),
+            );
+        }
+    };
+    match crate::services::board::slip(&ctx, &claims.r).await {
+        Ok(page) => pages::html(200, page),
+        Err(err) => pages::error_page(&err),
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(confirm_page).service(act);
+    cfg.service(confirm_page).service(act).service(slip);
 }

@@ -190,3 +190,50 @@ pub async fn board(ctx: &AppContext, store: &store::Model) -> Result<Board, ApiE
     }
     load_board(ctx, store).await
 }
+
+/// The print-styled preparation slip of a reservation.
+pub async fn slip(ctx: &AppContext, number: &str) -> Result<String, ApiError> {
+    use crate::pages::escape;
+    let conn = ctx.db.conn();
+    let reservation = super::reservations::find_typed_or_scanned(conn, number).await?;
+    let loaded = super::reservations::load(conn, reservation).await?;
+    let tz: chrono_tz::Tz = loaded
+        .store
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Europe::Paris);
+    let when = |at: Option<DateTime<Utc>>| {
+        at.map(|at| at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string())
+            .unwrap_or_else(|| "—".into())
+    };
+    let rows: String = loaded
+        .lines
+        .iter()
+        .map(|l| {
+            format!(
+                "<tr><td>{}</td><td>{} {}</td><td class=\"ean\">{}</td><td>{}</td></tr>",
+                escape(&l.sku),
+                escape(&l.designation),
+                escape(l.variant.as_deref().unwrap_or("")),
+                escape(l.ean.as_deref().unwrap_or("")),
+                l.quantity
+            )
+        })
+        .collect();
+    let body = format!(
+        "<style>@media print{{button{{display:none}}}} table{{width:100%;border-collapse:collapse}} td,th{{border:1px solid #000;padding:.4rem}} .ean{{font-family:monospace;font-size:1.2rem}}</style>\
+<h1>Bon de préparation {number}</h1><p>Client : <strong>{first}</strong><br>Magasin : {store}<br>Demandée le {created}<br>À retirer avant le {pickup}</p>\
+<table><tr><th>SKU</th><th>Article</th><th>EAN</th><th>Qté</th></tr>{rows}</table>\
+<p><button onclick=\"print()\">Imprimer</button></p>",
+        number = escape(&loaded.reservation.number),
+        first = escape(&loaded.customer.first_name),
+        store = escape(&loaded.store.name),
+        created = when(Some(loaded.reservation.created_at)),
+        pickup = when(loaded.reservation.pickup_by),
+    );
+    Ok(crate::pages::layout_page(
+        "fr",
+        &loaded.reservation.number,
+        &body,
+    ))
+}
