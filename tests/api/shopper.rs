@@ -170,3 +170,57 @@ async fn tracking_shows_state_and_lets_the_shopper_cancel() {
     assert_eq!(unknown_page.status, 404);
     assert!(unknown_page.text.contains("not valid"));
 }
+
+#[actix_web::test]
+async fn after_request_and_terms_pages_come_from_the_editable_templates() {
+    let app = spawn_app().await;
+    app.shop_with_stock(3).await;
+    let waiting = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, anonymous("paul@example.fr")),
+            None,
+        )
+        .await;
+    let token = token_of(waiting.body["tracking_url"].as_str().unwrap());
+    let page = app.get_anonymous(&format!("/t/{token}/done")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains("Vérifiez votre boîte mail"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains(waiting.body["number"].as_str().unwrap()));
+
+    let mut shopper = identified("c1");
+    shopper["language"] = json!("en");
+    let direct = app
+        .reserve(&reservation_body("PAR01", "SKU1", 1, shopper), None)
+        .await;
+    let token = token_of(direct.body["tracking_url"].as_str().unwrap());
+    let page = app.get_anonymous(&format!("/t/{token}/done")).await;
+    assert!(
+        page.text.contains("Reservation sent") && page.text.contains("Store PAR01"),
+        "{}",
+        page.text
+    );
+
+    let terms = app.get_anonymous("/terms").await;
+    assert!(
+        terms
+            .text
+            .contains("Conditions de la réservation en magasin")
+    );
+    let edited = app
+        .put(
+            "/api/v1/templates/page_terms/en",
+            &json!({"subject": "Our terms", "text": "Be nice.", "html": "<h1>Our terms</h1><p>Be nice.</p>"}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{edited:?}");
+    let terms = app.get_anonymous("/terms?lang=en").await;
+    assert!(
+        terms.text.contains("<p>Be nice.</p>") && terms.text.contains("<title>Our terms</title>"),
+        "{}",
+        terms.text
+    );
+}

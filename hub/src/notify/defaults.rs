@@ -29,6 +29,49 @@ pub fn all() -> Vec<(String, String, String, String, String)> {
 }
 
 const TEMPLATES: &[DefaultTemplate] = &[
+    // Pages shown to the shopper (subject = page title).
+    (
+        "page_after_request_validation",
+        "fr",
+        "Vérifiez votre boîte mail",
+        "Merci {{ shopper.first_name }} ! Un email vient de partir : cliquez sur son lien pour confirmer la réservation {{ reservation.number }} avant le {{ reservation.validate_by }}.",
+        "<h1>Vérifiez votre boîte mail</h1><p>Merci {{ shopper.first_name }} ! Un email vient de partir : cliquez sur son lien pour confirmer la réservation <strong>{{ reservation.number }}</strong> avant le {{ reservation.validate_by }}.</p><p>L'article reste réservé pour vous jusque-là.</p>",
+    ),
+    (
+        "page_after_request_validation",
+        "en",
+        "Check your mailbox",
+        "Thank you {{ shopper.first_name }}! We sent you an email: click its link to confirm reservation {{ reservation.number }} by {{ reservation.validate_by }}.",
+        "<h1>Check your mailbox</h1><p>Thank you {{ shopper.first_name }}! We sent you an email: click its link to confirm reservation <strong>{{ reservation.number }}</strong> by {{ reservation.validate_by }}.</p><p>The article stays reserved for you until then.</p>",
+    ),
+    (
+        "page_after_request_received",
+        "fr",
+        "Réservation transmise",
+        "Merci {{ shopper.first_name }} ! {{ store.name }} a reçu votre réservation {{ reservation.number }} et vous répond avant le {{ reservation.confirm_by }}.",
+        "<h1>Réservation transmise</h1><p>Merci {{ shopper.first_name }} ! {{ store.name }} a reçu votre réservation <strong>{{ reservation.number }}</strong> et vous répond avant le {{ reservation.confirm_by }}.</p><p><a href=\"{{ links.tracking }}\">Suivre ma réservation</a></p>",
+    ),
+    (
+        "page_after_request_received",
+        "en",
+        "Reservation sent",
+        "Thank you {{ shopper.first_name }}! {{ store.name }} received reservation {{ reservation.number }} and will answer by {{ reservation.confirm_by }}.",
+        "<h1>Reservation sent</h1><p>Thank you {{ shopper.first_name }}! {{ store.name }} received reservation <strong>{{ reservation.number }}</strong> and will answer by {{ reservation.confirm_by }}.</p><p><a href=\"{{ links.tracking }}\">Follow my reservation</a></p>",
+    ),
+    (
+        "page_terms",
+        "fr",
+        "Conditions de la réservation en magasin",
+        "La réservation est gratuite et sans obligation d'achat. L'article est gardé jusqu'à la date indiquée, puis remis en vente. Vous pouvez annuler à tout moment depuis le lien de suivi.",
+        "<h1>Conditions de la réservation en magasin</h1><ul><li>La réservation est gratuite et sans obligation d'achat.</li><li>Le magasin confirme la disponibilité ; l'article est gardé jusqu'à la date indiquée, puis remis en vente.</li><li>Vous pouvez annuler à tout moment depuis le lien de suivi.</li><li>Vos coordonnées servent uniquement à vous informer de votre réservation.</li></ul>",
+    ),
+    (
+        "page_terms",
+        "en",
+        "Reserve-in-store terms",
+        "Reserving is free and you do not have to buy. The article is kept until the date given, then goes back on sale. You may cancel at any time from the tracking link.",
+        "<h1>Reserve-in-store terms</h1><ul><li>Reserving is free and you do not have to buy.</li><li>The store confirms the article is there; it is kept until the date given, then goes back on sale.</li><li>You may cancel at any time from the tracking link.</li><li>Your details are only used to tell you about your reservation.</li></ul>",
+    ),
     // Back in stock (someone asked to be told).
     (
         "restock",

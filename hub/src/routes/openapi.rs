@@ -60,7 +60,7 @@ impl Modify for BearerKey {
         routes::notifications::put_template, routes::notifications::preview,
         routes::staff::login, routes::staff::logout, routes::staff::me, routes::staff::create,
         routes::tracking::tracking_json, routes::tracking::tracking_cancel,
-        routes::tracking::tracking_page, routes::tracking::validate_page, routes::tracking::validate_json,
+        routes::tracking::tracking_page, routes::tracking::after_request_page, routes::tracking::terms_page, routes::tracking::validate_page, routes::tracking::validate_json,
     ),
     components(schemas(ErrorBody))
 )]

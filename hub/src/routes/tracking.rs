@@ -68,12 +68,48 @@ pub async fn validate_json(
     Ok(HttpResponse::Ok().json(tracking::validate(&ctx, &token).await?))
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct LangQuery {
+    pub lang: Option<String>,
+}
+
+/// The page the web shop sends the shopper to after a request: "check your
+/// mailbox" when validation is needed, "sent to the store" otherwise.
+#[utoipa::path(tag = "shopper", params(("token" = String, Path)), responses(
+    (status = 200, description = "HTML page from the editable templates", content_type = "text/html")))]
+#[get("/t/{token}/done")]
+pub async fn after_request_page(
+    ctx: web::Data<AppContext>,
+    token: web::Path<String>,
+) -> HttpResponse {
+    match crate::services::tracking::after_request_page(&ctx, &token).await {
+        Ok((language, title, body)) => {
+            pages::html(200, pages::layout_page(&language, &title, &body))
+        }
+        Err(err) => pages::error_page(&err),
+    }
+}
+
+/// The terms of use shoppers accept (`?lang=en`).
+#[utoipa::path(tag = "shopper", params(("lang" = Option<String>, Query)), responses(
+    (status = 200, description = "HTML page from the editable templates", content_type = "text/html")))]
+#[get("/terms")]
+pub async fn terms_page(ctx: web::Data<AppContext>, query: web::Query<LangQuery>) -> HttpResponse {
+    let language = query.lang.clone().unwrap_or_else(|| "fr".into());
+    match crate::services::tracking::terms_page(&ctx, &language).await {
+        Ok((title, body)) => pages::html(200, pages::layout_page(&language, &title, &body)),
+        Err(err) => pages::error_page(&err),
+    }
+}
+
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
     cfg.service(tracking_json).service(tracking_cancel);
 }
 
 pub fn configure_pages(cfg: &mut web::ServiceConfig) {
-    cfg.service(tracking_page)
+    cfg.service(after_request_page)
+        .service(terms_page)
+        .service(tracking_page)
         .service(validate_page)
         .service(validate_json);
 }

@@ -231,3 +231,48 @@ pub async fn validate(ctx: &AppContext, token: &str) -> Result<ValidationResult,
     ctx.publish(vec![event]);
     Ok(result(ValidationOutcome::Validated))
 }
+
+async fn render_page(
+    ctx: &AppContext,
+    name: &str,
+    language: &str,
+    context: &serde_json::Value,
+) -> Result<(String, String), ApiError> {
+    let source = crate::notify::templates::current(ctx.db.conn(), name, language)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no template {name}"))?;
+    let rendered = crate::notify::templates::render(&source, context)
+        .map_err(|e| anyhow::anyhow!("page {name}: {e}"))?;
+    Ok((rendered.subject, rendered.html))
+}
+
+/// The after-request page: (language, title, HTML body).
+pub async fn after_request_page(
+    ctx: &AppContext,
+    token: &str,
+) -> Result<(String, String, String), ApiError> {
+    let reservation = find(ctx, token).await?;
+    let loaded = load(ctx.db.conn(), reservation).await?;
+    let language = loaded.customer.language.clone();
+    let name = if loaded.reservation.state == State::AwaitingValidation.as_str() {
+        "page_after_request_validation"
+    } else {
+        "page_after_request_received"
+    };
+    let shopper_side = serde_json::json!({ "template": "page" });
+    let context = crate::notify::message::context(ctx, &loaded, &shopper_side, &language);
+    let (title, body) = render_page(ctx, name, &language, &context).await?;
+    Ok((language, title, body))
+}
+
+/// The terms page: (title, HTML body).
+pub async fn terms_page(ctx: &AppContext, language: &str) -> Result<(String, String), ApiError> {
+    let language = if language.starts_with("en") {
+        "en"
+    } else {
+        "fr"
+    };
+    // The terms speak of no particular reservation; sample values fill the rest.
+    let context = crate::notify::templates::sample_context(language);
+    render_page(ctx, "page_terms", language, &context).await
+}
