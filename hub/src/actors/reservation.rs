@@ -42,38 +42,57 @@ impl ReservationActor {
         }
     }
 
-    /// Fires what is due, then sleeps until the next due time or stops.
-    /// Runs with the mailbox held, so refreshes never overlap.
-    fn refresh(&mut self, ctx: &mut Context<Self>) {
-        if let Some(timer) = self.timer.take() {
-            ctx.cancel_future(timer);
-        }
+    /// The work of a refresh: fire what is due, then read the row back.
+    fn fire(&mut self) -> impl ActorFuture<Self, Output = ()> + 'static {
         let app = self.app.clone();
         let id = self.id;
         let work = async move { timers::fire_due(&app, id).await };
-        ctx.wait(work.into_actor(self).map(|result, actor, ctx| match result {
+        work.into_actor(self)
+            .map(|result, actor, ctx| actor.schedule(result, ctx))
+    }
+
+    /// Sleeps until the next due time, or stops when nothing is left.
+    fn schedule(
+        &mut self,
+        result: Result<Option<schema::entities::reservation::Model>, crate::error::ApiError>,
+        ctx: &mut Context<Self>,
+    ) {
+        if let Some(timer) = self.timer.take() {
+            ctx.cancel_future(timer);
+        }
+        match result {
             Ok(Some(row)) => match timers::next_due(&row) {
                 Some(due) => {
-                    let sleep = actor.app.clock.sleep_until(due);
-                    let handle = ctx.spawn(sleep.into_actor(actor).map(|_, actor, ctx| {
+                    let sleep = self.app.clock.sleep_until(due);
+                    let handle = ctx.spawn(sleep.into_actor(self).map(|_, actor, ctx| {
                         actor.timer = None;
                         actor.refresh(ctx);
                     }));
-                    actor.timer = Some(handle);
+                    self.timer = Some(handle);
                 }
                 None => ctx.stop(),
             },
             Ok(None) => ctx.stop(),
             Err(err) => {
                 // The database hiccuped: try again shortly rather than lose the timer.
-                tracing::warn!(reservation = actor.id, error = %err, "timer check failed; retrying");
+                tracing::warn!(reservation = self.id, error = %err, "timer check failed; retrying");
                 let handle = ctx.run_later(std::time::Duration::from_secs(1), |actor, ctx| {
                     actor.timer = None;
                     actor.refresh(ctx);
                 });
-                actor.timer = Some(handle);
+                self.timer = Some(handle);
             }
-        }));
+        }
+    }
+
+    /// Fires what is due and reschedules, holding the mailbox so refreshes
+    /// never overlap.
+    fn refresh(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let work = self.fire();
+        ctx.wait(work);
     }
 }
 
@@ -102,11 +121,14 @@ impl Handler<Refresh> for ReservationActor {
 }
 
 impl Handler<FireNow> for ReservationActor {
-    type Result = ();
+    type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, _: FireNow, ctx: &mut Context<Self>) {
-        // `refresh` holds the mailbox until done, so the reply comes after.
-        self.refresh(ctx);
+    fn handle(&mut self, _: FireNow, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(timer) = self.timer.take() {
+            ctx.cancel_future(timer);
+        }
+        // The reply goes only once the firing is done (and holds the mailbox).
+        AtomicResponse::new(Box::pin(self.fire()))
     }
 }
 

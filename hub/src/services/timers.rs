@@ -81,6 +81,49 @@ pub async fn fire_due(
         .map_err(Into::into)
 }
 
+/// Appends a timer's event and queues its messages, in `tx`.
+async fn record_event(
+    ctx: &AppContext,
+    tx: &crate::db::WriteTx,
+    current: &reservation::Model,
+    kind: &str,
+    at: DateTime<Utc>,
+    data: serde_json::Value,
+) -> Result<reservation_event::Model, ApiError> {
+    let conn = &**tx;
+    let store = db::stores::find_by_id(conn, current.store_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("store of {} is gone", current.number))?;
+    let event = db::events::append(
+        conn,
+        store.id,
+        current.id,
+        kind,
+        &EventActor::system(),
+        at,
+        data,
+    )
+    .await?;
+    let customer = db::customers::find_by_id(conn, current.customer_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
+    let links = Links {
+        tracking_url: ctx.tracking_url(&current.tracking_token),
+        validation_url: None,
+    };
+    notify::enqueue_for_event(
+        conn,
+        &event,
+        current,
+        &customer,
+        &store,
+        &links,
+        ctx.clock.now(),
+    )
+    .await?;
+    Ok(event)
+}
+
 async fn remind(
     ctx: &AppContext,
     current: &reservation::Model,
@@ -96,35 +139,9 @@ async fn remind(
         // Handled or reminded by someone else meanwhile.
         return Ok(None);
     }
-    let count = current.reminders_sent + 1;
+    let data = json!({ "reminder": current.reminders_sent + 1, "next_at": next });
     // Stamped with its due time: the history reads as if nothing was late.
-    let event = db::events::append(
-        &*tx,
-        store.id,
-        current.id,
-        "reminder",
-        &EventActor::system(),
-        due,
-        json!({ "reminder": count, "next_at": next }),
-    )
-    .await?;
-    let customer = db::customers::find_by_id(&*tx, current.customer_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
-    let links = Links {
-        tracking_url: ctx.tracking_url(&current.tracking_token),
-        validation_url: None,
-    };
-    notify::enqueue_for_event(
-        &*tx,
-        &event,
-        current,
-        &customer,
-        &store,
-        &links,
-        ctx.clock.now(),
-    )
-    .await?;
+    let event = record_event(ctx, &tx, current, "reminder", due, data).await?;
     tx.commit().await?;
     Ok(Some(event))
 }
@@ -138,36 +155,8 @@ async fn remind_shopper(
     if !db::reservations::clear_pickup_reminder(&*tx, current.id, due).await? {
         return Ok(None);
     }
-    let store = db::stores::find_by_id(&*tx, current.store_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("store of {} is gone", current.number))?;
-    let event = db::events::append(
-        &*tx,
-        store.id,
-        current.id,
-        "pickup_reminder",
-        &EventActor::system(),
-        due,
-        json!({ "pickup_by": current.pickup_by }),
-    )
-    .await?;
-    let customer = db::customers::find_by_id(&*tx, current.customer_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
-    let links = Links {
-        tracking_url: ctx.tracking_url(&current.tracking_token),
-        validation_url: None,
-    };
-    notify::enqueue_for_event(
-        &*tx,
-        &event,
-        current,
-        &customer,
-        &store,
-        &links,
-        ctx.clock.now(),
-    )
-    .await?;
+    let data = json!({ "pickup_by": current.pickup_by });
+    let event = record_event(ctx, &tx, current, "pickup_reminder", due, data).await?;
     tx.commit().await?;
     Ok(Some(event))
 }
@@ -181,27 +170,9 @@ async fn escalate(
     if !db::reservations::mark_overdue(&*tx, current.id, now).await? {
         return Ok(None);
     }
-    let store = db::stores::find_by_id(&*tx, current.store_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("store of {} is gone", current.number))?;
-    let event = db::events::append(
-        &*tx,
-        store.id,
-        current.id,
-        "overdue",
-        &EventActor::system(),
-        current.confirm_by.unwrap_or(now),
-        json!({ "confirm_by": current.confirm_by }),
-    )
-    .await?;
-    let customer = db::customers::find_by_id(&*tx, current.customer_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
-    let links = Links {
-        tracking_url: ctx.tracking_url(&current.tracking_token),
-        validation_url: None,
-    };
-    notify::enqueue_for_event(&*tx, &event, current, &customer, &store, &links, now).await?;
+    let at = current.confirm_by.unwrap_or(now);
+    let data = json!({ "confirm_by": current.confirm_by });
+    let event = record_event(ctx, &tx, current, "overdue", at, data).await?;
     tx.commit().await?;
     Ok(Some(event))
 }
