@@ -40,7 +40,7 @@ pub async fn hub_with(smtp: Option<&SmtpServer>, push: bool, fcm: Option<&FakeFc
 /// Waits until every message of a reservation left the queue.
 pub async fn settled(app: &TestApp, number: &str) -> Vec<serde_json::Value> {
     let mut rows = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..600 {
         rows = app
             .get(&format!("/api/v1/reservations/{number}/notifications"))
             .await

@@ -77,6 +77,10 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        if self.path == "/count":
+            with LOCK:
+                body = str(len(DELIVERIES)).encode()
+            return self.answer(200, body, {"Content-Type": "application/json"})
         if self.path == "/log":
             with LOCK:
                 body = json.dumps(DELIVERIES).encode()

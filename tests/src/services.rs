@@ -102,12 +102,18 @@ impl SmtpServer {
         serde_json::from_slice(&output.stdout).unwrap()
     }
 
-    /// Waits until `count` messages arrived (or 10 s), returns them.
+    /// Messages delivered so far, counted without parsing them.
+    pub fn count(&self) -> usize {
+        std::fs::read_dir(self.maildir.join("new"))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    }
+
+    /// Waits until `count` messages arrived (or 30 s), returns them.
     pub async fn wait_for(&self, count: usize) -> Vec<Value> {
-        for _ in 0..200 {
-            let messages = self.messages();
-            if messages.len() >= count {
-                return messages;
+        for _ in 0..600 {
+            if self.count() >= count {
+                break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -161,12 +167,23 @@ impl PushService {
             .unwrap()
     }
 
-    /// Waits until `count` deliveries were logged (or 10 s).
+    /// Deliveries so far, without fetching them.
+    pub async fn count(&self) -> usize {
+        reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{}/count", self.port))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until `count` deliveries were logged (or 30 s).
     pub async fn wait_for(&self, count: usize) -> Vec<Value> {
-        for _ in 0..200 {
-            let log = self.log().await;
-            if log.len() >= count {
-                return log;
+        for _ in 0..600 {
+            if self.count().await >= count {
+                break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -258,7 +275,7 @@ impl FakeFcm {
     }
 
     pub async fn wait_for(&self, count: usize) -> Vec<Value> {
-        for _ in 0..200 {
+        for _ in 0..600 {
             if self.sent.lock().unwrap().len() >= count {
                 break;
             }
