@@ -51,4 +51,19 @@ fi
 step "database tests on PostgreSQL ($pg_url)"
 STOREHUB_TEST_DATABASE=postgres cargo test -p storehub-tests --locked
 
+step "staff app in a real browser (Debian chromium + playwright-core)"
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Debian's chromium (once)"
+        { apt-get install -y -qq chromium || { apt-get update -qq && apt-get install -y -qq chromium; }; } >/dev/null
+    else
+        echo "The browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)."
+        exit 1
+    fi
+fi
+command -v node >/dev/null 2>&1 || { echo "The browser tests need Node.js and npm (apt-get install nodejs npm)."; exit 1; }
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
+cargo build -p hub --locked --quiet
+(cd tests/browser && STOREHUB_BIN="$PWD/../../target/debug/storehub" node --test --test-concurrency=1)
+
 step "all checks passed in $(( $(date +%s) - started ))s"

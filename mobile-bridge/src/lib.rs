@@ -1,10 +1,11 @@
-//! Push transports (Web Push, FCM HTTP v1) and, later, the staff web app.
+//! Push transports (Web Push, FCM HTTP v1) and the staff web app.
 //!
 //! This crate knows devices and messages, never reservations: the hub turns
 //! its events into a [`PushMessage`] and a [`PushTarget`] per device, and a
 //! [`PushSender`] says whether to retry, drop the device, or give up.
 
 pub mod fcm;
+pub mod webapp;
 pub mod webpush;
 
 use serde::{Deserialize, Serialize};

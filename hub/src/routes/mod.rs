@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod alert_lists;
 pub mod api_keys;
+pub mod app;
 pub mod articles;
 pub mod board;
 pub mod devices;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(openapi::configure)
         .configure(tracking::configure_pages)
         .configure(actions::configure)
+        .configure(app::configure)
         .service(
             web::scope("/api/v1")
                 .configure(api_keys::configure)
