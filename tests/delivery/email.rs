@@ -206,13 +206,7 @@ async fn quiet_hours_skip_a_member_and_email_alerts_reach_the_list() {
     app.shop_with_stock(5).await;
     let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
     let karim = app.staff("karim@shop.test", "staff", &["PAR01"]).await;
-    app.as_staff(
-        &julie,
-        Method::PUT,
-        "/api/v1/stores/PAR01/alert-list/me",
-        Some(&json!({"channels": ["email"]})),
-    )
-    .await;
+    app.join_alert_list(&julie, "PAR01", &["email"]).await;
     // Karim sleeps from 09:30 to 11:00 Paris; it is 10:00.
     app.as_staff(
         &karim,

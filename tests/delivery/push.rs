@@ -32,13 +32,8 @@ async fn web_push_is_encrypted_signed_and_decrypted_independently() {
     let key = app.get_anonymous("/api/v1/push/public-key").await;
     assert_eq!(key.status, 200);
     let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
-    app.as_staff(
-        &julie,
-        Method::PUT,
-        "/api/v1/stores/PAR01/alert-list/me",
-        Some(&json!({"channels": ["ws", "web_push"]})),
-    )
-    .await;
+    app.join_alert_list(&julie, "PAR01", &["ws", "web_push"])
+        .await;
     let phone = service.subscribe("status=201").await;
     subscribe_device(&app, &julie, &phone).await;
 
@@ -90,13 +85,7 @@ async fn gone_subscriptions_are_removed_and_busy_services_are_retried_after_retr
     let app = hub_with(None, true, None).await;
     app.shop_with_stock(5).await;
     let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
-    app.as_staff(
-        &julie,
-        Method::PUT,
-        "/api/v1/stores/PAR01/alert-list/me",
-        Some(&json!({"channels": ["web_push"]})),
-    )
-    .await;
+    app.join_alert_list(&julie, "PAR01", &["web_push"]).await;
     let old_phone = service.subscribe("status=410").await;
     let busy_phone = service.subscribe("status=429,201&retry_after=120").await;
     subscribe_device(&app, &julie, &old_phone).await;
@@ -198,13 +187,7 @@ async fn fcm_v1_with_oauth_token_and_unregistered_tokens_removed() {
     let app = hub_with(None, false, Some(&fcm)).await;
     app.shop_with_stock(5).await;
     let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
-    app.as_staff(
-        &julie,
-        Method::PUT,
-        "/api/v1/stores/PAR01/alert-list/me",
-        Some(&json!({"channels": ["fcm"]})),
-    )
-    .await;
+    app.join_alert_list(&julie, "PAR01", &["fcm"]).await;
     for token in ["phone-token-1", "gone-token-2"] {
         let answer = app
             .as_staff(
@@ -266,13 +249,7 @@ async fn push_buttons_act_once_and_the_alert_is_replaced_when_handled() {
     let app = hub_with(None, true, None).await;
     app.shop_with_stock(5).await;
     let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
-    app.as_staff(
-        &julie,
-        Method::PUT,
-        "/api/v1/stores/PAR01/alert-list/me",
-        Some(&json!({"channels": ["web_push"]})),
-    )
-    .await;
+    app.join_alert_list(&julie, "PAR01", &["web_push"]).await;
     let phone = service.subscribe("status=201").await;
     subscribe_device(&app, &julie, &phone).await;
     let created = app
@@ -396,13 +373,7 @@ async fn a_crash_mid_delivery_loses_nothing_and_repeats_only_in_flight_pushes() 
     )
     .await;
     let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
-    app.as_staff(
-        &julie,
-        Method::PUT,
-        "/api/v1/stores/PAR01/alert-list/me",
-        Some(&json!({"channels": ["web_push"]})),
-    )
-    .await;
+    app.join_alert_list(&julie, "PAR01", &["web_push"]).await;
     // A slow push service: 60 ms per message.
     let phone = service.subscribe("status=201&delay=0.06").await;
     subscribe_device(&app, &julie, &phone).await;
@@ -569,13 +540,7 @@ async fn a_push_that_keeps_failing_ends_failed_with_its_last_error() {
     let app = hub_with(None, true, None).await;
     app.shop_with_stock(5).await;
     let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
-    app.as_staff(
-        &julie,
-        Method::PUT,
-        "/api/v1/stores/PAR01/alert-list/me",
-        Some(&json!({"channels": ["web_push"]})),
-    )
-    .await;
+    app.join_alert_list(&julie, "PAR01", &["web_push"]).await;
     let broken = service.subscribe("status=503").await;
     subscribe_device(&app, &julie, &broken).await;
     let created = app

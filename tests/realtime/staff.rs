@@ -227,13 +227,7 @@ async fn every_user_setting_alerts_all_store_members_on_their_channels() {
     app.shop_with_stock(5).await;
     let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
     let _karim = app.staff("karim@shop.test", "staff", &["PAR01"]).await;
-    app.as_staff(
-        &julie,
-        Method::PUT,
-        "/api/v1/stores/PAR01/alert-list/me",
-        Some(&json!({"channels": ["ws", "fcm"]})),
-    )
-    .await;
+    app.join_alert_list(&julie, "PAR01", &["ws", "fcm"]).await;
     let team_rows = |app: &storehub_tests::TestApp| {
         let conn = app.ctx.db.conn().clone();
         async move {

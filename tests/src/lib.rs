@@ -296,61 +296,53 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// A request with the API key (or `token` when given), JSON body optional.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
-        read(
-            self.client
-                .get(self.url(path))
-                .bearer_auth(&self.api_key)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.send(reqwest::Method::GET, path, Some(&self.api_key), None)
+            .await
     }
 
     pub async fn get_anonymous(&self, path: &str) -> Answer {
-        read(self.client.get(self.url(path)).send().await.unwrap()).await
+        self.send(reqwest::Method::GET, path, None, None).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Answer {
-        read(
-            self.client
-                .post(self.url(path))
-                .bearer_auth(&self.api_key)
-                .json(body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.send(reqwest::Method::POST, path, Some(&self.api_key), Some(body))
+            .await
     }
 
     pub async fn post_anonymous(&self, path: &str) -> Answer {
-        read(self.client.post(self.url(path)).send().await.unwrap()).await
+        self.send(reqwest::Method::POST, path, None, None).await
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> Answer {
-        read(
-            self.client
-                .put(self.url(path))
-                .bearer_auth(&self.api_key)
-                .json(body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.send(reqwest::Method::PUT, path, Some(&self.api_key), Some(body))
+            .await
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> Answer {
-        read(
-            self.client
-                .patch(self.url(path))
-                .bearer_auth(&self.api_key)
-                .json(body)
-                .send()
-                .await
-                .unwrap(),
+        self.send(
+            reqwest::Method::PATCH,
+            path,
+            Some(&self.api_key),
+            Some(body),
         )
         .await
     }
@@ -511,15 +503,8 @@ impl TestApp {
     }
 
     pub async fn post_anonymous_json(&self, path: &str, body: &Value) -> Answer {
-        read(
-            self.client
-                .post(self.url(path))
-                .json(body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.send(reqwest::Method::POST, path, None, Some(body))
+            .await
     }
 
     /// A request with a staff token instead of the API key.
@@ -530,14 +515,17 @@ impl TestApp {
         path: &str,
         body: Option<&Value>,
     ) -> Answer {
-        let mut request = self
-            .client
-            .request(method, self.url(path))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        read(request.send().await.unwrap()).await
+        self.send(method, path, Some(token), body).await
+    }
+
+    /// Puts a staff member on a store's alert list with these channels.
+    pub async fn join_alert_list(&self, token: &str, store: &str, channels: &[&str]) {
+        let path = format!("/api/v1/stores/{store}/alert-list/me");
+        let body = json!({ "channels": channels });
+        let answer = self
+            .as_staff(token, reqwest::Method::PUT, &path, Some(&body))
+            .await;
+        assert_eq!(answer.status, 200, "{answer:?}");
     }
 
     /// Opens the staff WebSocket with a token in the URL.
