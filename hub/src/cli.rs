@@ -180,10 +180,12 @@ pub fn main() -> ExitCode {
                     settings.database.url = DEMO_DATABASE.into();
                 }
                 settings.database.migrate_on_start = true;
-                if settings.public_url.trim().is_empty()
-                    || settings.public_url == Settings::default().public_url
-                {
-                    settings.public_url = format!("http://{}", settings.bind);
+                if settings.push.vapid_private_key.is_none() {
+                    settings.push.vapid_private_key = Some(demo::vapid_key()?);
+                }
+                if std::env::var_os("STOREHUB_PUBLIC_URL").is_none() {
+                    // Links point at the address actually bound (port 0 included).
+                    settings.public_url = String::new();
                 }
                 let app = Application::build(settings, Arc::new(SystemClock)).await?;
                 demo::seed_and_print(app.context(), app.port()).await?;

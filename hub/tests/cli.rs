@@ -100,6 +100,21 @@ async fn demo_serves_ready_docs_and_api_on_a_fresh_directory() {
         .await
         .unwrap();
     assert_eq!(stores.as_array().unwrap().len(), 3);
+    // The demo brings Web Push, and its links use the port really bound.
+    let push_key: serde_json::Value = client
+        .get(format!("{base}/api/v1/push/public-key"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        push_key["public_key"].as_str().unwrap().len(),
+        87,
+        "{push_key}"
+    );
+    assert!(dir.join("storehub-demo.vapid").exists());
     let articles: serde_json::Value = client
         .get(format!("{base}/api/v1/articles"))
         .bearer_auth(&key)
@@ -133,6 +148,14 @@ async fn demo_serves_ready_docs_and_api_on_a_fresh_directory() {
         .await
         .unwrap();
     assert_eq!(reserved.status().as_u16(), 201);
+    let reservation: serde_json::Value = reserved.json().await.unwrap();
+    assert!(
+        reservation["tracking_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{base}/t/")),
+        "{reservation}"
+    );
     drop(child);
 }
 
