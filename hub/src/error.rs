@@ -12,6 +12,21 @@ pub struct ErrorBody {
     pub error: String,
     /// A sentence saying what went wrong and, where it helps, what to do.
     pub message: String,
+    /// With `reservation_already_handled`: who acted first, and when, so an
+    /// app can say it in its own words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handled: Option<Handled>,
+}
+
+/// What a reservation already became, and by whom.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Handled {
+    pub number: String,
+    /// The state it is in now.
+    pub state: String,
+    /// The staff member's name, or null when the system or the shopper acted.
+    pub by: Option<String>,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Every refusal and failure the API can answer with.
@@ -32,6 +47,12 @@ pub enum ApiError {
     /// State conflict or idempotency-key reuse (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Someone acted on the reservation first (409).
+    #[error("{message}")]
+    AlreadyHandled {
+        message: String,
+        handled: Box<Handled>,
+    },
     /// Body larger than allowed (413).
     #[error("{message}")]
     TooLarge { code: &'static str, message: String },
@@ -85,6 +106,7 @@ impl ApiError {
             | Self::Conflict { code, .. }
             | Self::TooLarge { code, .. }
             | Self::Refused { code, .. } => code,
+            Self::AlreadyHandled { .. } => "reservation_already_handled",
             Self::Unexpected(_) => "internal_error",
         }
     }
@@ -118,7 +140,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::AlreadyHandled { .. } => StatusCode::CONFLICT,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -133,6 +155,10 @@ impl ResponseError for ApiError {
         HttpResponse::build(self.status_code()).json(ErrorBody {
             error: self.code().to_string(),
             message: self.message(),
+            handled: match self {
+                Self::AlreadyHandled { handled, .. } => Some((**handled).clone()),
+                _ => None,
+            },
         })
     }
 }

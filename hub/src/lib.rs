@@ -4,6 +4,7 @@
 //! black-box tests can start the real application in-process.
 
 pub mod actors;
+pub mod barcode;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,12 +1,16 @@
 // Service worker: offline shell, and notifications that act by themselves.
-const SHELL = 'storehub-shell-v1';
-const FILES = ['/app/', '/app/app.js', '/app/app.css', '/app/manifest.webmanifest', '/app/icon.svg'];
+const SHELL = 'storehub-shell-v2';
+const FILES = ['/app/', '/app/app.js', '/app/text.js', '/app/app.css', '/app/track.js', '/app/manifest.webmanifest', '/app/icon.svg'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));
 });
 
-self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+self.addEventListener('activate', (event) => {
+  event.waitUntil(caches.keys()
+    .then((names) => Promise.all(names.filter((name) => name !== SHELL).map((name) => caches.delete(name))))
+    .then(() => self.clients.claim()));
+});
 
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
@@ -17,28 +21,59 @@ self.addEventListener('fetch', (event) => {
 
 const seen = new Set();
 
-self.addEventListener('push', (event) => {
-  const message = event.data ? event.data.json() : {};
+/// Shows one push message; a repeat (same id) is dropped, a newer message
+/// with the same tag replaces the one on screen.
+async function showPush(message) {
   const id = message.data && message.data.id;
   // The hub delivers at least once: a repeat carries the same id.
   if (id && seen.has(id)) return;
   if (id) seen.add(id);
-  event.waitUntil(self.registration.showNotification(message.title || 'Storehub', {
+  const actions = message.actions || [];
+  if (message.tag && actions.length === 0) {
+    // Handled elsewhere: the stale alert goes, the news replaces it.
+    for (const old of await self.registration.getNotifications({ tag: message.tag })) old.close();
+  }
+  await self.registration.showNotification(message.title || 'Storehub', {
     body: message.body,
     tag: message.tag || undefined,
     renotify: Boolean(message.tag),
-    data: { url: message.url, actions: message.actions || [] },
-    actions: (message.actions || []).map((a) => ({ action: a.action, title: a.title })),
-  }));
+    icon: '/app/icon.svg',
+    data: { url: message.url, actions },
+    actions: actions.map((a) => ({ action: a.action, title: a.title })),
+  });
+}
+
+/// What a tap does: a button POSTs its signed link, the body opens the app
+/// on the reservation (reusing an open window).
+async function notificationClicked(notification, action) {
+  const { url, actions } = notification.data || {};
+  const chosen = (actions || []).find((a) => a.action === action);
+  notification.close();
+  if (chosen) {
+    const response = await fetch(chosen.url, { method: 'POST', headers: { Accept: 'application/json' } });
+    if (!response.ok) {
+      const answer = await response.json().catch(() => ({}));
+      await self.registration.showNotification('Storehub', { body: answer.message || `HTTP ${response.status}`, tag: notification.tag || undefined });
+    }
+    return response.status;
+  }
+  const target = url || '/app/';
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const open = windows.find((client) => new URL(client.url).pathname === new URL(target, self.location.origin).pathname);
+  if (open) {
+    await open.navigate(target).catch(() => {});
+    return open.focus();
+  }
+  return self.clients.openWindow(target);
+}
+
+self.addEventListener('push', (event) => {
+  event.waitUntil(showPush(event.data ? event.data.json() : {}));
 });
 
 self.addEventListener('notificationclick', (event) => {
-  const { url, actions } = event.notification.data || {};
-  const chosen = (actions || []).find((a) => a.action === event.action);
-  event.notification.close();
-  if (chosen) {
-    event.waitUntil(fetch(chosen.url, { method: 'POST', headers: { Accept: 'application/json' } }));
-    return;
-  }
-  event.waitUntil(self.clients.openWindow(url || '/app/'));
+  event.waitUntil(notificationClicked(event.notification, event.action));
 });
+
+// Lets tests press a notification's button the way the platform would.
+self.storehub = { notificationClicked };

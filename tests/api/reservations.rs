@@ -431,6 +431,11 @@ async fn cancel_releases_the_hold_once() {
         twice.body["message"].as_str().unwrap().contains("tests"),
         "{twice:?}"
     );
+    // The same facts, structured, for apps to word.
+    assert_eq!(twice.body["handled"]["number"], number);
+    assert_eq!(twice.body["handled"]["state"], "cancelled");
+    assert_eq!(twice.body["handled"]["by"], cancelled.body["handled_by"]);
+    assert!(twice.body["handled"]["at"].is_string(), "{twice:?}");
     assert_eq!(app.stock_of("PAR01", "SKU1").await, (2, 0, 2));
     app.assert_stock_invariant().await;
 }

@@ -144,6 +144,30 @@ async fn tracking_shows_state_and_lets_the_shopper_cancel() {
     let page = app.get_anonymous(&format!("/t/{token}")).await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("Sent to the store") && page.text.contains("Cancel my reservation"));
+    let number = created.body["number"].as_str().unwrap();
+    assert!(
+        page.text
+            .contains(&format!("aria-label=\"QR code of number {number}\"")),
+        "the number as a QR code for the till"
+    );
+
+    // Staff print the slip from the app: the store's team only.
+    let slip = app
+        .get(&format!("/api/v1/reservations/{number}/slip"))
+        .await;
+    assert_eq!(slip.status, 200);
+    assert!(slip.text.contains("aria-label=\"EAN 4006381333931\""));
+    app.seed_store("LYO01").await;
+    let elsewhere = app.staff("karim@shop.test", "staff", &["LYO01"]).await;
+    let refused = app
+        .as_staff(
+            &elsewhere,
+            reqwest::Method::GET,
+            &format!("/api/v1/reservations/{number}/slip"),
+            None,
+        )
+        .await;
+    assert_eq!(refused.error(), "not_your_store");
 
     let cancelled = app
         .post_anonymous(&format!("/api/v1/tracking/{token}/cancel"))
@@ -157,7 +181,6 @@ async fn tracking_shows_state_and_lets_the_shopper_cancel() {
         .await;
     assert_eq!(again.error(), "reservation_already_handled");
 
-    let number = created.body["number"].as_str().unwrap();
     let history = app.get(&format!("/api/v1/reservations/{number}")).await;
     assert_eq!(history.body["events"][1]["by"]["kind"], "shopper");
 

@@ -79,8 +79,9 @@ async fn shopper_hears_of_every_step_in_their_language() {
     assert_eq!(page.status().as_u16(), 200);
     let page = page.text().await.unwrap();
     assert!(
-        page.contains(&format!("Bon de préparation {number}"))
-            && page.contains("4006381333931")
+        page.contains(&format!(
+            "Bon de préparation <span class=\"number\">{number}"
+        )) && page.contains("aria-label=\"EAN 4006381333931\"")
             && page.contains("Marie"),
         "{page}"
     );

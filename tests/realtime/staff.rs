@@ -185,6 +185,24 @@ async fn alert_lists_subscribe_change_and_show_to_managers() {
             .await;
         assert_eq!(ok.status, 200);
     }
+    // Each person sees the lists they are on, for the app's settings screen.
+    let mine = app
+        .as_staff(&manon, Method::GET, "/api/v1/me/alert-lists", None)
+        .await;
+    assert_eq!(mine.status, 200, "{mine:?}");
+    let stores: Vec<&str> = mine
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["store"].as_str().unwrap())
+        .collect();
+    assert_eq!(stores, ["PAR01", "LYO01"]);
+    let julies = app
+        .as_staff(&julie, Method::GET, "/api/v1/me/alert-lists", None)
+        .await;
+    assert_eq!(julies.body[0]["quiet_hours"]["to"], "07:00:00");
+    assert_eq!(julies.body.as_array().unwrap().len(), 1);
     let members = app
         .as_staff(&manon, Method::GET, "/api/v1/stores/PAR01/alert-list", None)
         .await;

@@ -9,7 +9,7 @@ POST /push/<id> -> checks the VAPID JWT (ES256, with the key in the
     subscription's status (the first answer may differ: `then` follows).
 GET /log -> every delivery so far, as a JSON list.
 
-Usage: push_service.py PORT
+Usage: push_service.py PORT   (0 = any free port, printed as `ready PORT`)
 """
 import base64
 import json
@@ -144,5 +144,6 @@ class Handler(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
-    print("ready", flush=True)
+    # Port 0 picks a free one; say which.
+    print(f"ready {server.server_address[1]}", flush=True)
     server.serve_forever()

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, delete, get, put, web};
 use crate::context::AppContext;
 use crate::error::{ApiError, ErrorBody};
 use crate::extractors::ApiCaller;
-use crate::services::alert_lists::{self, ListMember, Subscription};
+use crate::services::alert_lists::{self, ListMember, MyList, Subscription};
 
 /// Members of the list and their channels (managers of the store, admins).
 #[utoipa::path(context_path = "/api/v1", tag = "staff", security(("api_key" = [])), params(("code" = String, Path)), responses(
@@ -50,6 +50,21 @@ pub async fn unsubscribe(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The lists you are on, with your channels and quiet hours.
+#[utoipa::path(context_path = "/api/v1", tag = "staff", security(("api_key" = [])), responses(
+    (status = 200, body = Vec<MyList>),
+    (status = 403, description = "staff_only", body = ErrorBody)))]
+#[get("/me/alert-lists")]
+pub async fn mine(
+    ctx: web::Data<AppContext>,
+    ApiCaller(caller): ApiCaller,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(alert_lists::mine(&ctx, &caller).await?))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(members).service(subscribe).service(unsubscribe);
+    cfg.service(members)
+        .service(mine)
+        .service(subscribe)
+        .service(unsubscribe);
 }

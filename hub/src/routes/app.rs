@@ -18,7 +18,8 @@ pub async fn app_file(path: web::Path<String>) -> HttpResponse {
             .content_type(media)
             // The service worker must be revalidated to update the app.
             .insert_header(("Cache-Control", "no-cache"))
-            .insert_header(("Service-Worker-Allowed", "/app/"))
+            // Shoppers' tracking pages register it for `/t/` too.
+            .insert_header(("Service-Worker-Allowed", "/"))
             .body(body.into_owned()),
         None => HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")

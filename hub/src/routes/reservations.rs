@@ -61,6 +61,23 @@ pub async fn get_one(
     Ok(HttpResponse::Ok().json(reservations::get(&ctx, &caller, &number).await?))
 }
 
+/// The printable preparation slip (HTML), for the staff app's print button.
+#[utoipa::path(context_path = "/api/v1", tag = "reservations", security(("api_key" = [])), params(("number" = String, Path)), responses(
+    (status = 200, description = "Print-styled HTML page with EAN barcodes", content_type = "text/html"),
+    (status = 403, description = "not_your_store", body = ErrorBody),
+    (status = 404, description = "unknown_reservation", body = ErrorBody)))]
+#[get("/reservations/{number}/slip")]
+pub async fn slip(
+    ctx: web::Data<AppContext>,
+    ApiCaller(caller): ApiCaller,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    // Reading it first applies the same store rules as the JSON view.
+    let view = reservations::get(&ctx, &caller, &number).await?;
+    let page = crate::services::board::slip(&ctx, &view.number).await?;
+    Ok(crate::pages::html(200, page))
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
@@ -153,6 +170,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create)
         .service(search)
         .service(get_one)
+        .service(slip)
         .service(cancel)
         .service(set_aside)
         .service(reject)

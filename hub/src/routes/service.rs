@@ -25,6 +25,7 @@ pub async fn ready(ctx: web::Data<AppContext>) -> HttpResponse {
         HttpResponse::ServiceUnavailable().json(ErrorBody {
             error: "not_ready".into(),
             message: "The database does not answer.".into(),
+            handled: None,
         })
     }
 }

@@ -166,6 +166,31 @@ fn member_view(
     }
 }
 
+/// A list the caller is on.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MyList {
+    pub store: String,
+    pub channels: Vec<String>,
+    pub quiet_hours: Option<QuietHours>,
+}
+
+/// The lists the signed-in staff member is on, by store.
+pub async fn mine(ctx: &AppContext, caller: &Caller) -> Result<Vec<MyList>, ApiError> {
+    let me = staff_of(caller)?;
+    Ok(db::alert_lists::of_staff(ctx.db.conn(), me.id)
+        .await?
+        .into_iter()
+        .map(|(subscription, store)| MyList {
+            store,
+            channels: serde_json::from_str(&subscription.channels).unwrap_or_default(),
+            quiet_hours: subscription
+                .quiet_hours
+                .as_deref()
+                .and_then(|q| serde_json::from_str(q).ok()),
+        })
+        .collect())
+}
+
 /// The members of a store's list: for its managers and admins.
 pub async fn list(
     ctx: &AppContext,

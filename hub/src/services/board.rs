@@ -210,21 +210,23 @@ pub async fn slip(ctx: &AppContext, number: &str) -> Result<String, ApiError> {
         .lines
         .iter()
         .map(|l| {
+            let ean = l.ean.as_deref().unwrap_or("");
+            let code = crate::barcode::ean13_svg(ean).unwrap_or_else(|| escape(ean));
             format!(
-                "<tr><td>{}</td><td>{} {}</td><td class=\"ean\">{}</td><td>{}</td></tr>",
-                escape(&l.sku),
+                "<tr><td class=\"qty\">{}</td><td>{}{}<br><small>{}</small></td><td class=\"ean\">{code}</td></tr>",
+                l.quantity,
                 escape(&l.designation),
-                escape(l.variant.as_deref().unwrap_or("")),
-                escape(l.ean.as_deref().unwrap_or("")),
-                l.quantity
+                l.variant.as_deref().map(|v| format!(" ({})", escape(v))).unwrap_or_default(),
+                escape(&l.sku),
             )
         })
         .collect();
     let body = format!(
-        "<style>@media print{{button{{display:none}}}} table{{width:100%;border-collapse:collapse}} td,th{{border:1px solid #000;padding:.4rem}} .ean{{font-family:monospace;font-size:1.2rem}}</style>\
-<h1>Bon de préparation {number}</h1><p>Client : <strong>{first}</strong><br>Magasin : {store}<br>Demandée le {created}<br>À retirer avant le {pickup}</p>\
-<table><tr><th>SKU</th><th>Article</th><th>EAN</th><th>Qté</th></tr>{rows}</table>\
-<p><button onclick=\"print()\">Imprimer</button></p>",
+        "<section class=\"slip\"><h1>Bon de préparation <span class=\"number\">{number}</span></h1>\
+<p>Client : <strong class=\"first-name\">{first}</strong><br>Magasin : {store}<br>Demandée le {created}<br>\
+À retirer avant le <strong class=\"pickup\">{pickup}</strong></p>\
+<table><thead><tr><th>Qté</th><th>Article</th><th>EAN</th></tr></thead><tbody>{rows}</tbody></table>\
+<p class=\"no-print\"><button type=\"button\" onclick=\"print()\">Imprimer</button></p></section>",
         number = escape(&loaded.reservation.number),
         first = escape(&loaded.customer.first_name),
         store = escape(&loaded.store.name),

@@ -722,15 +722,20 @@ fn already_handled(current: &reservation::Model) -> ApiError {
         .ended_at
         .or(current.handled_at)
         .unwrap_or(current.updated_at);
-    ApiError::conflict(
-        "reservation_already_handled",
-        format!(
+    ApiError::AlreadyHandled {
+        message: format!(
             "Reservation {} is already {} (by {who} at {}).",
             current.number,
             current.state,
             when.to_rfc3339()
         ),
-    )
+        handled: Box::new(crate::error::Handled {
+            number: current.number.clone(),
+            state: current.state.clone(),
+            by: current.handled_by.clone(),
+            at: when,
+        }),
+    }
 }
 
 /// Ends a reservation inside `conn`'s transaction; see [`apply`].

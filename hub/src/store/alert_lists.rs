@@ -1,7 +1,7 @@
 //! Store alert lists: who is subscribed, on which channels.
 
 use chrono::{DateTime, Utc};
-use schema::entities::{alert_subscription, staff};
+use schema::entities::{alert_subscription, staff, store};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -74,6 +74,30 @@ pub async fn members(
         .filter_map(|s| {
             let person = people.iter().find(|p| p.id == s.staff_id)?.clone();
             Some((s, person))
+        })
+        .collect())
+}
+
+/// One staff member's subscriptions, with each store's code.
+pub async fn of_staff(
+    conn: &impl ConnectionTrait,
+    staff_id: i64,
+) -> Result<Vec<(alert_subscription::Model, String)>, DbErr> {
+    let subscriptions = alert_subscription::Entity::find()
+        .filter(alert_subscription::Column::StaffId.eq(staff_id))
+        .order_by_asc(alert_subscription::Column::StoreId)
+        .all(conn)
+        .await?;
+    let ids: Vec<i64> = subscriptions.iter().map(|s| s.store_id).collect();
+    let stores = store::Entity::find()
+        .filter(store::Column::Id.is_in(ids))
+        .all(conn)
+        .await?;
+    Ok(subscriptions
+        .into_iter()
+        .filter_map(|s| {
+            let code = stores.iter().find(|st| st.id == s.store_id)?.code.clone();
+            Some((s, code))
         })
         .collect())
 }
