@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 
 use crate::domain::reservation::State;
 use crate::error::ApiError;
-use crate::services::tracking::{TrackingView, ValidationOutcome, ValidationResult};
+use crate::services::tracking::TrackingView;
 
 /// Escapes text for HTML bodies and attribute values.
 pub fn escape(text: &str) -> String {
@@ -280,32 +280,6 @@ fn app_look(language: &str, title: &str, body: &str) -> String {
 <title>{title}</title><link rel=\"stylesheet\" href=\"/app/app.css\"></head><body>{body}</body></html>",
         lang = escape(language),
         title = escape(title),
-    )
-}
-
-pub fn validated(result: &ValidationResult) -> String {
-    let fr = result.language == "fr";
-    let message = match (result.outcome, fr) {
-        (ValidationOutcome::Validated, true) => "Merci ! Votre demande est transmise au magasin.",
-        (ValidationOutcome::Validated, false) => {
-            "Thank you! Your request is on its way to the store."
-        }
-        (ValidationOutcome::AlreadyValidated, true) => "Votre demande était déjà confirmée.",
-        (ValidationOutcome::AlreadyValidated, false) => "Your request was already confirmed.",
-    };
-    let link = if fr {
-        "Suivre ma réservation"
-    } else {
-        "Follow my reservation"
-    };
-    layout(
-        &result.language,
-        &result.number,
-        &format!(
-            "<h1>{}</h1><p>{message}</p><p><a href=\"{}\">{link}</a></p>",
-            escape(&result.number),
-            escape(&result.tracking_url)
-        ),
     )
 }
 

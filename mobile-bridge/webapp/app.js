@@ -18,6 +18,8 @@ const state = {
   scanned: [],      // article codes scanned for it
   detector: null,
   notice: null,     // said on the next screen
+  opening: null,    // a reservation to show once the board is in
+  focused: null,    // the reservation last opened from a notification
 };
 let lang = localStorage.getItem('storehub.lang') || (navigator.language.toLowerCase().startsWith('fr') ? 'fr' : 'en');
 
@@ -112,8 +114,8 @@ async function route() {
     await loadSlip(decodeURIComponent(arg));
   } else {
     show('board');
-    if (page === 'r' && arg) openReservation(decodeURIComponent(arg));
     render();
+    if (page === 'r' && arg) openReservation(decodeURIComponent(arg));
   }
 }
 
@@ -171,6 +173,7 @@ function card(item) {
   node.querySelector('.who').textContent = item.customer_name;
   node.querySelector('.store-code').textContent = state.tab === 'overdue' ? item.store : '';
   node.classList.toggle('overdue', Boolean(isOverdue(item)));
+  node.classList.toggle('focused', item.number === state.focused);
   for (const line of item.lines) {
     const li = document.createElement('li');
     li.textContent = `${line.quantity} × ${line.designation}${line.variant ? ` (${line.variant})` : ''}`;
@@ -211,16 +214,23 @@ function button(label, kind, onClick, accessibleName) {
 
 function openReservation(number) {
   const item = state.items.get(number);
+  const loaded = state.me.stores.every((code) => state.seqs[code] !== undefined);
+  if (!item && !loaded) {
+    // Opened from a notification before the board arrived: open it then.
+    state.opening = number;
+    return;
+  }
+  state.opening = null;
   if (!item) {
     say(t('notOnBoard', { number }), 'info');
     return;
   }
   if (item.store !== state.store) pickStore(item.store);
+  state.focused = number;
   const col = column(item);
-  if (col) selectTab(col);
-  const node = document.querySelector(`[data-number="${CSS.escape(number)}"]`);
+  if (col) selectTab(col); else render();
+  const node = document.querySelector(`#list [data-number="${CSS.escape(number)}"]`);
   if (node) {
-    node.classList.add('focused');
     node.scrollIntoView({ block: 'center' });
     node.focus();
   }
@@ -350,6 +360,7 @@ function apply(frame) {
     say(frame.message);
   }
   render();
+  if (state.opening) openReservation(state.opening);
 }
 
 function subscribe() {
@@ -684,8 +695,15 @@ async function start() {
   if (!state.token) return show('login');
   try {
     state.me = await api('GET', '/api/v1/me');
-  } catch {
-    return signOut();
+  } catch (error) {
+    // Only a refused token signs out; no network keeps the session and
+    // waits for the network to come back.
+    if (error.status === 401 || error.status === 403) return signOut();
+    show('board');
+    setConnection(false);
+    say(t('offlineStart'), 'info');
+    setTimeout(() => { if (state.token && !state.me) start(); }, 5000);
+    return;
   }
   const stores = state.me.stores;
   const picker = $('store-picker');
@@ -764,7 +782,10 @@ $('logout').addEventListener('click', async () => {
   signOut();
 });
 window.addEventListener('hashchange', route);
-window.addEventListener('online', () => { if (state.me && !state.socket) connect(); });
+window.addEventListener('online', () => {
+  if (state.me && !state.socket) connect();
+  else if (state.token && !state.me) start();
+});
 window.addEventListener('offline', dropConnection);
 
 // A small handle for support and tests: what the app holds, and a way to

@@ -60,10 +60,9 @@ async function notificationClicked(notification, action) {
   const target = url || '/app/';
   const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
   const open = windows.find((client) => new URL(client.url).pathname === new URL(target, self.location.origin).pathname);
-  if (open) {
-    await open.navigate(target).catch(() => {});
-    return open.focus();
-  }
+  const moved = open && await open.navigate(target).catch(() => null);
+  // Focus needs the platform's click; without it the page still moved.
+  if (moved) return moved.focus().catch(() => moved);
   return self.clients.openWindow(target);
 }
 

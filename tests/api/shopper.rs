@@ -47,7 +47,13 @@ async fn anonymous_request_waits_for_validation_with_stock_held() {
     let page = app.client.get(&url).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("transmise au magasin"), "{html}");
+    // From the editable `page_validated` template, in the shopper's language.
+    assert!(
+        html.contains("<h1>Demande confirmée</h1>")
+            && html.contains(&format!("<strong>{number}</strong>"))
+            && html.contains("&#x2f;t&#x2f;"),
+        "{html}"
+    );
     let fetched = app.get(&format!("/api/v1/reservations/{number}")).await;
     assert_eq!(fetched.body["state"], "pending");
     // Confirmation deadline counts from validation: 11:00 + 2h Paris = 12:00 UTC.

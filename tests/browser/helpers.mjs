@@ -63,6 +63,37 @@ export async function startPushService() {
   };
 }
 
+/// Chromium's own push service is Google's, out of reach here: pages get
+/// their subscription from the local push service instead (`made` is its
+/// answer to /new), which keeps the private key, checks the VAPID JWT and
+/// decrypts what the hub sends. Runs in the page, before its scripts.
+export function localPushSubscriptions(made) {
+  let current = null;
+  const fake = {
+    endpoint: made.endpoint,
+    expirationTime: null,
+    toJSON: () => ({ endpoint: made.endpoint, expirationTime: null, keys: { p256dh: made.p256dh, auth: made.auth } }),
+    unsubscribe: async () => { current = null; return true; },
+  };
+  PushManager.prototype.subscribe = async function subscribe(options) {
+    const key = new Uint8Array(options.applicationServerKey);
+    window.subscribedWithKey = btoa(String.fromCharCode(...key)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    current = fake;
+    return fake;
+  };
+  PushManager.prototype.getSubscription = async function getSubscription() { return current; };
+}
+
+export async function until(what, probe, timeout = 30_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 class Demo {
   constructor(hub, browser, base, apiKey) {
     Object.assign(this, { hub, browser, base, apiKey });
@@ -95,8 +126,9 @@ class Demo {
     return answer.body.token;
   }
 
-  async phone({ locale = 'fr-FR', permissions = [] } = {}) {
+  async phone({ locale = 'fr-FR', permissions = [], init, initArg } = {}) {
     const context = await this.browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale, permissions });
+    if (init) await context.addInitScript(init, initArg);
     return { context, page: await context.newPage() };
   }
 

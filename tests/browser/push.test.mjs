@@ -3,7 +3,7 @@
 // the service worker over CDP, and act from the notification's button.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, startPushService, count, exactly, SHOTS } from './helpers.mjs';
+import { startDemo, startPushService, localPushSubscriptions, until, count, exactly, SHOTS } from './helpers.mjs';
 
 let demo, push;
 before(async () => {
@@ -15,38 +15,9 @@ after(async () => {
   await demo?.stop();
 });
 
-async function until(what, probe, timeout = 30_000) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 test('a push registered in the app shows a notification whose Set aside button works', async () => {
-  // Chromium's own push service is Google's, out of reach here: the browser
-  // gets its subscription from the local push service instead, which keeps
-  // the private key, checks the VAPID JWT and decrypts what the hub sends.
   const subscription = await (await fetch(`${push.url}/new?status=201`, { method: 'POST' })).json();
-  const { context, page } = await demo.phone({ permissions: ['notifications'] });
-  await context.addInitScript((made) => {
-    let current = null;
-    const fake = {
-      endpoint: made.endpoint,
-      expirationTime: null,
-      toJSON: () => ({ endpoint: made.endpoint, expirationTime: null, keys: { p256dh: made.p256dh, auth: made.auth } }),
-      unsubscribe: async () => { current = null; return true; },
-    };
-    PushManager.prototype.subscribe = async function subscribe(options) {
-      const key = new Uint8Array(options.applicationServerKey);
-      window.subscribedWithKey = btoa(String.fromCharCode(...key)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-      current = fake;
-      return fake;
-    };
-    PushManager.prototype.getSubscription = async function getSubscription() { return current; };
-  }, subscription);
+  const { context, page } = await demo.phone({ permissions: ['notifications'], init: localPushSubscriptions, initArg: subscription });
   await page.goto(`${demo.base}/app/`);
   await page.getByLabel('Email').fill('julie@demo.storehub.test');
   await page.getByLabel('Mot de passe').fill('storehub-demo');
@@ -92,16 +63,32 @@ test('a push registered in the app shows a notification whose Set aside button w
   assert.deepEqual(shown[0].actions, ['Mettre de côté', 'Refuser']);
   await page.screenshot({ path: `${SHOTS}push-registered-360.png` });
 
+  // A tap on its body opens the app on that reservation.
+  await worker.evaluate(async () => {
+    const [notification] = await self.registration.getNotifications();
+    await self.storehub.notificationClicked(notification, '');
+  });
+  await page.waitForURL(`**/app/#/r/${created.number}`);
+  await page.locator(`#list [data-number="${created.number}"].focused`).waitFor();
+  const notifications = () => worker.evaluate(async () => (await self.registration.getNotifications()).map((n) => ({ title: n.title, actions: n.actions.length })));
+  assert.deepEqual(await notifications(), [], 'the tapped notification closes');
+
   // The same message again (at-least-once delivery) shows nothing new.
-  await worker.evaluate(async () => { for (const n of await self.registration.getNotifications()) n.close(); });
   await cdp.send('ServiceWorker.deliverPushMessage', { origin: demo.base, registrationId, data });
   await new Promise((resolve) => setTimeout(resolve, 500));
-  assert.equal(await worker.evaluate(async () => (await self.registration.getNotifications()).length), 0);
+  assert.deepEqual(await notifications(), []);
 
-  // Deliver a fresh copy (new id) and press its Set aside button.
-  const again = { ...delivery.payload, data: { ...delivery.payload.data, id: `${delivery.payload.data.id}-again` } };
-  await cdp.send('ServiceWorker.deliverPushMessage', { origin: demo.base, registrationId, data: JSON.stringify(again) });
-  await until('the second notification', () => worker.evaluate(async () => (await self.registration.getNotifications()).length === 1));
+  // Newer news with the same tag replaces the alert on screen.
+  const copy = (suffix, change = {}) => JSON.stringify({ ...delivery.payload, ...change, data: { ...delivery.payload.data, id: `${delivery.payload.data.id}-${suffix}` } });
+  await cdp.send('ServiceWorker.deliverPushMessage', { origin: demo.base, registrationId, data: copy('again') });
+  await until('the second notification', async () => (await notifications()).length === 1);
+  await cdp.send('ServiceWorker.deliverPushMessage', { origin: demo.base, registrationId, data: copy('handled', { title: `Déjà traitée ${created.number}`, actions: [] }) });
+  await until('the replacement', async () => (await notifications())[0]?.title === `Déjà traitée ${created.number}`);
+  assert.deepEqual(await notifications(), [{ title: `Déjà traitée ${created.number}`, actions: 0 }]);
+
+  // A fresh alert again, and its Set aside button.
+  await cdp.send('ServiceWorker.deliverPushMessage', { origin: demo.base, registrationId, data: copy('third') });
+  await until('the third notification', async () => (await notifications())[0]?.actions === 2);
   const status = await worker.evaluate(async () => {
     const [notification] = await self.registration.getNotifications();
     return self.storehub.notificationClicked(notification, 'set_aside');

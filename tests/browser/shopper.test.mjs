@@ -2,11 +2,17 @@
 // the shopper cancels.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, count, exactly, card, SHOTS } from './helpers.mjs';
+import { startDemo, startPushService, localPushSubscriptions, until, count, exactly, card, SHOTS } from './helpers.mjs';
 
-let demo;
-before(async () => { demo = await startDemo(); });
-after(async () => { await demo?.stop(); });
+let demo, push;
+before(async () => {
+  demo = await startDemo();
+  push = await startPushService();
+});
+after(async () => {
+  push?.stop();
+  await demo?.stop();
+});
 
 test('the shopper follows and cancels; the staff app moves it to put back', async () => {
   const julie = await demo.signIn('julie@demo.storehub.test');
@@ -63,5 +69,24 @@ test('the tracking page speaks English to English shoppers and refuses unknown l
   assert.match(await shopper.page.locator('#deadline').textContent(), /^The store answers before /);
   const missing = await shopper.page.goto(`${demo.base}/t/not-a-token`);
   assert.equal(missing.status(), 404);
+  await shopper.context.close();
+});
+
+test('the shopper opts in to Web Push on the tracking page and hears that it is ready', async () => {
+  const subscription = await (await fetch(`${push.url}/new?status=201`, { method: 'POST' })).json();
+  const created = await demo.reserve({ first_name: 'Nora', email: 'nora@example.fr', identified: true, external_id: 'S3', language: 'fr' }, { sku: 'JEAN-SLIM-42' });
+  const shopper = await demo.phone({ permissions: ['notifications'], init: localPushSubscriptions, initArg: subscription });
+  await shopper.page.goto(created.tracking_url);
+  await shopper.page.getByRole('button', { name: 'Me prévenir sur ce téléphone' }).click();
+  await shopper.page.locator('#message', { hasText: 'Vous serez prévenu sur ce téléphone' }).waitFor();
+  const publicKey = (await demo.api('GET', '/api/v1/push/public-key')).body.public_key;
+  assert.equal(await shopper.page.evaluate(() => window.subscribedWithKey), publicKey);
+
+  const manon = await demo.staffToken('manon@demo.storehub.test');
+  assert.equal((await demo.api('POST', `/api/v1/reservations/${created.number}/set-aside`, {}, manon)).status, 200);
+  const ready = await until('the shopper\'s push', async () => (await push.log()).find((d) => d.subscription === subscription.endpoint.split('/').pop()));
+  assert.equal(ready.error, undefined, JSON.stringify(ready));
+  assert.ok(ready.payload.title.includes(created.number) || ready.payload.body.includes(created.number), JSON.stringify(ready.payload));
+  assert.equal(ready.payload.url, created.tracking_url);
   await shopper.context.close();
 });

@@ -9,7 +9,10 @@ before(async () => { demo = await startDemo(); });
 after(async () => { await demo?.stop(); });
 
 test('a reservation appears live on two phones and moves tabs when set aside', async () => {
-  const julie = await demo.signIn('julie@demo.storehub.test');
+  // Count the buzzes: the phone vibrates (and beeps) when one arrives.
+  const julie = await demo.signIn('julie@demo.storehub.test', {
+    init: () => { window.buzzes = 0; navigator.vibrate = () => { window.buzzes += 1; return true; }; },
+  });
   const manon = await demo.signIn('manon@demo.storehub.test');
   // The manager has two stores: she picks Paris.
   await manon.page.getByLabel('Magasin').selectOption('PAR01');
@@ -20,6 +23,7 @@ test('a reservation appears live on two phones and moves tabs when set aside', a
     await count(phone, 'pending').filter({ hasText: exactly(1) }).waitFor({ timeout: 2_000 });
     await card(phone, created.number).waitFor();
   }
+  assert.equal(await julie.page.evaluate(() => window.buzzes), 1);
   await julie.page.screenshot({ path: `${SHOTS}board-pending-360.png` });
 
   await card(julie.page, created.number).getByRole('button', { name: 'Mettre de côté' }).click();
@@ -55,6 +59,26 @@ test('after a network cut the app catches up without duplicates', async () => {
   // Caught up by sequence number, not by reloading.
   assert.ok(await julie.page.evaluate(() => window.storehub.seq) > 0);
   await julie.page.screenshot({ path: `${SHOTS}board-after-reconnect-360.png` });
+  await julie.context.close();
+});
+
+test('the installed app opens offline, says so, and reconnects by itself', async () => {
+  const julie = await demo.signIn('julie@demo.storehub.test');
+  // The service worker has cached the shell and controls the page.
+  await julie.page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
+  });
+  await julie.context.setOffline(true);
+  await julie.page.reload();
+  await julie.page.locator('#connection[data-state="offline"]').waitFor();
+  await julie.page.locator('#message', { hasText: 'Pas de réseau' }).waitFor();
+  assert.equal(await julie.page.locator('#login-view').isVisible(), false, 'still signed in');
+  await julie.page.screenshot({ path: `${SHOTS}offline-360.png` });
+  await julie.context.setOffline(false);
+  await julie.page.locator('#connection[data-state="online"]').waitFor({ timeout: 10_000 });
+  const created = await demo.reserve({ first_name: 'Olga', email: 'olga@example.fr', identified: true, external_id: 'O1' }, { sku: 'PARKA-NAV-L' });
+  await card(julie.page, created.number).waitFor({ timeout: 2_000 });
   await julie.context.close();
 });
 

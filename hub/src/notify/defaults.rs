@@ -59,6 +59,20 @@ const TEMPLATES: &[DefaultTemplate] = &[
         "<h1>Reservation sent</h1><p>Thank you {{ shopper.first_name }}! {{ store.name }} received reservation <strong>{{ reservation.number }}</strong> and will answer by {{ reservation.confirm_by }}.</p><p><a href=\"{{ links.tracking }}\">Follow my reservation</a></p>",
     ),
     (
+        "page_validated",
+        "fr",
+        "Demande confirmée",
+        "Merci {{ shopper.first_name }} ! Votre réservation {{ reservation.number }} est confirmée et transmise à {{ store.name }}, qui vous répond avant le {{ reservation.confirm_by }}.",
+        "<h1>Demande confirmée</h1><p>Merci {{ shopper.first_name }} ! Votre réservation <strong>{{ reservation.number }}</strong> est confirmée et transmise à {{ store.name }}, qui vous répond avant le {{ reservation.confirm_by }}.</p>[[LINES]]<p><a href=\"{{ links.tracking }}\">Suivre ma réservation</a></p>",
+    ),
+    (
+        "page_validated",
+        "en",
+        "Request confirmed",
+        "Thank you {{ shopper.first_name }}! Reservation {{ reservation.number }} is confirmed and on its way to {{ store.name }}, which will answer by {{ reservation.confirm_by }}.",
+        "<h1>Request confirmed</h1><p>Thank you {{ shopper.first_name }}! Reservation <strong>{{ reservation.number }}</strong> is confirmed and on its way to {{ store.name }}, which will answer by {{ reservation.confirm_by }}.</p>[[LINES]]<p><a href=\"{{ links.tracking }}\">Follow my reservation</a></p>",
+    ),
+    (
         "page_terms",
         "fr",
         "Conditions de la réservation en magasin",

@@ -45,12 +45,18 @@ pub async fn tracking_page(ctx: web::Data<AppContext>, token: web::Path<String>)
 
 /// Email validation link (HTML answer).
 #[utoipa::path(tag = "shopper", params(("token" = String, Path)), responses(
-    (status = 200, description = "Confirmed: HTML page", content_type = "text/html"),
+    (status = 200, description = "Confirmed: HTML page from the editable templates", content_type = "text/html"),
     (status = 404, description = "Unknown link"), (status = 409, description = "Link expired")))]
 #[get("/r/validate/{token}")]
 pub async fn validate_page(ctx: web::Data<AppContext>, token: web::Path<String>) -> HttpResponse {
-    match tracking::validate(&ctx, &token).await {
-        Ok(result) => pages::html(200, pages::validated(&result)),
+    let page = match tracking::validate(&ctx, &token).await {
+        Ok(result) => tracking::validated_page(&ctx, &result).await,
+        Err(err) => Err(err),
+    };
+    match page {
+        Ok((language, title, body)) => {
+            pages::html(200, pages::layout_page(&language, &title, &body))
+        }
         Err(err) => pages::error_page(&err),
     }
 }

@@ -265,6 +265,21 @@ pub async fn after_request_page(
     Ok((language, title, body))
 }
 
+/// The page after the validation link: (language, title, HTML body).
+pub async fn validated_page(
+    ctx: &AppContext,
+    result: &ValidationResult,
+) -> Result<(String, String, String), ApiError> {
+    let reservation =
+        super::reservations::find_typed_or_scanned(ctx.db.conn(), &result.number).await?;
+    let loaded = load(ctx.db.conn(), reservation).await?;
+    let language = loaded.customer.language.clone();
+    let shopper_side = serde_json::json!({ "template": "page" });
+    let context = crate::notify::message::context(ctx, &loaded, &shopper_side, &language);
+    let (title, body) = render_page(ctx, "page_validated", &language, &context).await?;
+    Ok((language, title, body))
+}
+
 /// The terms page: (title, HTML body).
 pub async fn terms_page(ctx: &AppContext, language: &str) -> Result<(String, String), ApiError> {
     let language = if language.starts_with("en") {
