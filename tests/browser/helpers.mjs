@@ -43,7 +43,9 @@ export async function startDemo() {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu'],
+    // A synthetic camera, so the scanner's video runs without hardware.
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
   });
   mkdirSync(SHOTS, { recursive: true });
   return new Demo(hub, browser, base, apiKey);

@@ -155,6 +155,44 @@ test('hand-over: find by name, check the article code, add the order, print the 
   await julie.context.close();
 });
 
+test('hand-over by camera: the shopper\'s QR code, then the article\'s barcode', async () => {
+  // Linux chromium has no BarcodeDetector: a stand-in reads what the test
+  // queues, from the real (synthetic) camera stream the app opens.
+  const julie = await demo.signIn('julie@demo.storehub.test', {
+    permissions: ['camera'],
+    init: () => {
+      window.queuedCodes = [];
+      window.BarcodeDetector = class {
+        static async getSupportedFormats() { return ['qr_code', 'ean_13', 'code_128']; }
+        constructor(options) { window.detectorFormats = options.formats; }
+        async detect(video) {
+          if (!(video instanceof HTMLVideoElement) || video.readyState < 2) return [];
+          return window.queuedCodes.splice(0, 1);
+        }
+      };
+    },
+  });
+  const ean = (await demo.api('GET', '/api/v1/articles/ROBE-LIN-38')).body.ean;
+  const created = await demo.reserve({ first_name: 'Camille', email: 'camille@example.fr', identified: true, external_id: 'C1' }, { sku: 'ROBE-LIN-38' });
+  const manon = await demo.staffToken('manon@demo.storehub.test');
+  assert.equal((await demo.api('POST', `/api/v1/reservations/${created.number}/set-aside`, {}, manon)).status, 200);
+  await julie.page.getByRole('button', { name: 'Remise au client' }).click();
+  await julie.page.getByRole('button', { name: 'Scanner' }).click();
+  await julie.page.locator('#camera').waitFor();
+  assert.deepEqual(await julie.page.evaluate(() => window.detectorFormats), ['qr_code', 'ean_13', 'code_128']);
+  await julie.page.evaluate((number) => window.queuedCodes.push({ format: 'qr_code', rawValue: number }), created.number);
+  await julie.page.locator('#collect-title', { hasText: created.number }).waitFor();
+  assert.equal(await julie.page.locator('#camera').isVisible(), false, 'the camera stops once the QR code is read');
+  await julie.page.getByRole('button', { name: 'Scanner' }).click();
+  await julie.page.evaluate((code) => window.queuedCodes.push({ format: 'ean_13', rawValue: code }), ean);
+  await julie.page.locator('#collect-lines li[data-done="true"]').waitFor();
+  await julie.page.getByRole('button', { name: 'Arrêter le scan' }).click();
+  await julie.page.getByRole('button', { name: 'Confirmer la remise' }).click();
+  await julie.page.locator('#message', { hasText: `${created.number} est remise au client` }).waitFor();
+  assert.equal((await demo.api('GET', `/api/v1/reservations/${created.number}`)).body.state, 'collected');
+  await julie.context.close();
+});
+
 test('managers see overdue reservations of all their stores', async () => {
   const manon = await demo.signIn('manon@demo.storehub.test');
   const julie = await demo.signIn('julie@demo.storehub.test');
