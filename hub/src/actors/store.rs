@@ -184,29 +184,41 @@ impl StoreActor {
     }
 
     fn fan_out(&mut self, seq: i64, frame: Arc<str>) {
-        let store_id = self.store_id;
-        let mut too_slow = Vec::new();
-        for (id, session) in &self.sessions {
-            let outbound = Outbound {
-                store_id,
-                seq,
-                frame: frame.clone(),
-            };
-            match session.queue.try_send(outbound) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    session.kick.notify_one();
-                    too_slow.push(*id);
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => too_slow.push(*id),
-            }
-        }
+        let too_slow = offer(&self.sessions, self.store_id, seq, &frame);
         for id in too_slow {
             self.sessions.remove(&id);
             metrics::counter!("storehub_ws_dropped_slow_total").increment(1);
         }
         metrics::counter!("storehub_ws_frames_total").increment(self.sessions.len() as u64);
     }
+}
+
+/// Offers one encoded frame to every session without waiting (the frame is
+/// shared, not copied); returns the sessions that cannot take it, which are
+/// told to go.
+pub fn offer(
+    sessions: &HashMap<u64, SessionHandle>,
+    store_id: i64,
+    seq: i64,
+    frame: &Arc<str>,
+) -> Vec<u64> {
+    let mut too_slow = Vec::new();
+    for (id, session) in sessions {
+        let outbound = Outbound {
+            store_id,
+            seq,
+            frame: frame.clone(),
+        };
+        match session.queue.try_send(outbound) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                session.kick.notify_one();
+                too_slow.push(*id);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => too_slow.push(*id),
+        }
+    }
+    too_slow
 }
 
 impl Actor for StoreActor {

@@ -1,0 +1,207 @@
+//! Idle staff connections: ramp to N WebSockets, hold, read the server's
+//! memory and CPU; on the hub, crash it and time how long until every client
+//! is back. Baseline: the bare tokio-tungstenite server.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use super::Mode;
+use super::measure::{Hub, Plan, Sample, cpu_time, free_port, progress, rss_kib};
+
+/// Fewer than the 19,000 sockets a process may hold here.
+const PER_PROCESS: usize = 9_500;
+
+pub async fn run(plan: &Plan) -> anyhow::Result<Vec<Sample>> {
+    let (count, hold) = match plan.mode {
+        Mode::Quick => (2_000, Duration::from_secs(5)),
+        Mode::Full => (19_000, Duration::from_secs(20)),
+    };
+    let mut samples = Vec::new();
+    for round in 1..=plan.rounds {
+        progress(&format!(
+            "idle: round {round}/{}: hub, {count} connections",
+            plan.rounds
+        ));
+        samples.push(hub_side(plan, count, hold, round).await?);
+        progress(&format!("idle: round {round}/{}: baseline", plan.rounds));
+        samples.push(baseline_side(count, hold, round).await?);
+    }
+    Ok(samples)
+}
+
+/// Client processes and the live total they report.
+struct Clients {
+    children: Vec<Child>,
+    live: Vec<Arc<AtomicUsize>>,
+}
+
+impl Clients {
+    fn spawn(url: &str, count: usize, stores: &[&str]) -> anyhow::Result<Clients> {
+        let me = std::env::current_exe()?;
+        let mut children = Vec::new();
+        let mut live = Vec::new();
+        let processes = count.div_ceil(PER_PROCESS);
+        for index in 0..processes {
+            let share = count / processes + usize::from(index < count % processes);
+            let mut child = Command::new(&me)
+                .args(["ws-clients", "--url", url, "--count", &share.to_string()])
+                .args(["--source", &format!("127.0.0.{}", 2 + index)])
+                .args(["--stores", &stores.join(",")])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()?;
+            let counter = Arc::new(AtomicUsize::new(0));
+            let lines = BufReader::new(child.stdout.take().context("stdout")?);
+            let report = counter.clone();
+            tokio::spawn(async move {
+                let mut lines = lines.lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(n) = line.strip_prefix("live ").and_then(|n| n.parse().ok()) {
+                        report.store(n, Ordering::Relaxed);
+                    }
+                }
+            });
+            children.push(child);
+            live.push(counter);
+        }
+        Ok(Clients { children, live })
+    }
+
+    fn total(&self) -> usize {
+        self.live.iter().map(|l| l.load(Ordering::Relaxed)).sum()
+    }
+
+    async fn wait_for(
+        &self,
+        wanted: impl Fn(usize) -> bool,
+        limit: Duration,
+    ) -> anyhow::Result<()> {
+        let start = Instant::now();
+        while !wanted(self.total()) {
+            if start.elapsed() > limit {
+                bail!("clients: {} live after {limit:?}", self.total());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    async fn stop(mut self) {
+        for child in &mut self.children {
+            drop(child.stdin.take());
+            let _ = child.kill().await;
+        }
+    }
+}
+
+/// Ramp, settle, hold: (ramp seconds, bytes per connection, idle CPU %).
+async fn ramp_and_hold(
+    pid: u32,
+    url: &str,
+    count: usize,
+    hold: Duration,
+    stores: &[&str],
+) -> anyhow::Result<(Clients, f64, f64, f64)> {
+    let before = rss_kib(pid)?;
+    let start = Instant::now();
+    let clients = Clients::spawn(url, count, stores)?;
+    clients
+        .wait_for(|n| n >= count, Duration::from_secs(180))
+        .await?;
+    let ramp = start.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(pid)?;
+    let cpu_before = cpu_time(pid)?;
+    tokio::time::sleep(hold).await;
+    let cpu = (cpu_time(pid)? - cpu_before).as_secs_f64() / hold.as_secs_f64() * 100.0;
+    let per_connection = after.saturating_sub(before) as f64 * 1024.0 / count as f64;
+    Ok((clients, ramp, per_connection, cpu))
+}
+
+async fn hub_side(plan: &Plan, count: usize, hold: Duration, round: u32) -> anyhow::Result<Sample> {
+    let dir = std::env::temp_dir().join(format!(
+        "storehub-bench-idle-{}-{round}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let url = format!("sqlite://{}/hub.db?mode=rwc", dir.display());
+    let mut hub = Hub::start(&plan.hub, &url).await?;
+    let client = reqwest::Client::new();
+    let made = client
+        .put(format!("{}/api/v1/stores/IDLE", hub.base))
+        .bearer_auth(&hub.api_key)
+        .json(&json!({"name": "Idle", "email": "idle@bench.test", "time_zone": "Europe/Paris"}))
+        .send()
+        .await?;
+    if !made.status().is_success() {
+        bail!("store: {}", made.text().await?);
+    }
+    let token = hub.admin_token("IDLE").await?;
+    let ws = format!("ws://127.0.0.1:{}/api/v1/ws?token={token}", hub.port);
+    let (clients, ramp, per_connection, cpu) =
+        ramp_and_hold(hub.pid(), &ws, count, hold, &["IDLE"]).await?;
+    // A crash: every phone must be back, resubscribed, soon after.
+    let crash = Instant::now();
+    hub.restart().await?;
+    clients
+        .wait_for(|n| n < count, Duration::from_secs(30))
+        .await
+        .ok();
+    clients
+        .wait_for(|n| n >= count, Duration::from_secs(120))
+        .await?;
+    let reconnect = crash.elapsed().as_secs_f64();
+    clients.stop().await;
+    hub.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(Sample {
+        scenario: format!("idle-{count}"),
+        side: "hub",
+        round,
+        figures: json!({
+            "ramp_secs": ramp,
+            "bytes_per_connection": per_connection,
+            "idle_cpu_percent": cpu,
+            "reconnect_all_secs": reconnect,
+        }),
+    })
+}
+
+async fn baseline_side(count: usize, hold: Duration, round: u32) -> anyhow::Result<Sample> {
+    let port = free_port();
+    let mut server = Command::new(std::env::current_exe()?)
+        .args(["ws-server", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(server.stdout.take().context("stdout")?).lines();
+    lines
+        .next_line()
+        .await?
+        .context("the baseline server did not start")?;
+    let pid = server.id().context("pid")?;
+    let ws = format!("ws://127.0.0.1:{port}/");
+    let (clients, ramp, per_connection, cpu) =
+        ramp_and_hold(pid, &ws, count, hold, &["IDLE"]).await?;
+    clients.stop().await;
+    let _ = server.kill().await;
+    Ok(Sample {
+        scenario: format!("idle-{count}"),
+        side: "baseline",
+        round,
+        figures: json!({
+            "ramp_secs": ramp,
+            "bytes_per_connection": per_connection,
+            "idle_cpu_percent": cpu,
+        }),
+    })
+}

@@ -1,0 +1,124 @@
+//! `bench`: the load generator, the baselines and the runner behind
+//! `scripts/bench.sh`. Every scenario runs the hub (the release `storehub`
+//! binary, as users run it) and its baseline alternately, A B A B, and
+//! measures both in the same run; see BENCHMARKS.md.
+
+mod clients;
+mod create;
+mod idle;
+mod measure;
+mod raw;
+mod server;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "bench",
+    about = "Storehub benchmarks: hub against bare baselines, side by side"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// A few minutes: smaller counts and shorter phases.
+    Quick,
+    /// The sizes.
+    Full,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every scenario and write JSON + Markdown results.
+    Run {
+        #[arg(long, value_enum, default_value = "quick")]
+        mode: Mode,
+        /// The release `storehub` binary.
+        #[arg(long, default_value = "target/release/storehub")]
+        hub: PathBuf,
+        #[arg(long, default_value = "target/bench")]
+        out: PathBuf,
+        /// Rounds of A B per scenario.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+        /// Only scenarios whose name contains this.
+        #[arg(long)]
+        only: Option<String>,
+        /// PostgreSQL server for the PostgreSQL variants.
+        #[arg(
+            long,
+            env = "STOREHUB_BENCH_POSTGRES_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432"
+        )]
+        postgres: String,
+    },
+    /// The baseline: a bare tokio-tungstenite server (4 KiB read buffers).
+    WsServer {
+        #[arg(long)]
+        bind: String,
+    },
+    /// WebSocket clients in this process (the runner spreads them over
+    /// processes and source addresses); reports live counts on stdout.
+    WsClients {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        count: usize,
+        /// Local address to connect from, e.g. 127.0.0.3.
+        #[arg(long)]
+        source: String,
+        /// Store codes to subscribe to, one per client in turn.
+        #[arg(long, value_delimiter = ',')]
+        stores: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Run {
+                mode,
+                hub,
+                out,
+                rounds,
+                only,
+                postgres,
+            } => {
+                let plan = measure::Plan {
+                    mode,
+                    hub,
+                    out,
+                    rounds,
+                    only,
+                    postgres,
+                };
+                measure::run_all(plan).await
+            }
+            Command::WsServer { bind } => server::serve(&bind).await,
+            Command::WsClients {
+                url,
+                count,
+                source,
+                stores,
+            } => clients::hold(&url, count, &source, &stores).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bench: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
