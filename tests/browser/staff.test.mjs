@@ -110,6 +110,20 @@ test('reject asks for the reason, and a colleague being faster is said in words'
   await julie.context.close();
 });
 
+test('staff cancel a reservation after confirming, with a reason', async () => {
+  const julie = await demo.signIn('julie@demo.storehub.test');
+  const created = await demo.reserve({ first_name: 'Zoé', email: 'zoe@example.fr', identified: true, external_id: 'Z1' }, { sku: 'TSHIRT-WHT-M' });
+  await card(julie.page, created.number).getByRole('button', { name: `Annuler la réservation ${created.number}` }).click();
+  const dialog = julie.page.getByRole('dialog', { name: `Annuler ${created.number} ?` });
+  await dialog.getByLabel('Motif').fill('Client au téléphone');
+  await dialog.getByRole('button', { name: 'Annuler la réservation' }).click();
+  await card(julie.page, created.number).waitFor({ state: 'detached' });
+  const cancelled = await demo.api('GET', `/api/v1/reservations/${created.number}`);
+  assert.equal(cancelled.body.state, 'cancelled');
+  assert.equal(cancelled.body.reason, 'Client au téléphone');
+  await julie.context.close();
+});
+
 test('hand-over: find by name, check the article code, add the order, print the slip', async () => {
   const julie = await demo.signIn('julie@demo.storehub.test');
   const article = await demo.api('GET', '/api/v1/articles/PULL-LAIN-M');

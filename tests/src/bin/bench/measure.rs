@@ -135,7 +135,7 @@ impl Hub {
                 database_url.to_string(),
             ),
             ("STOREHUB_BIND".to_string(), format!("127.0.0.1:{port}")),
-            ("STOREHUB_LOG__LEVEL".to_string(), "warn".to_string()),
+            ("STOREHUB_LOG__LEVEL".to_string(), "error".to_string()),
             (
                 "STOREHUB_DATABASE__MAX_CONNECTIONS".to_string(),
                 "16".to_string(),
