@@ -25,7 +25,10 @@ pub async fn hold(url: &str, count: usize, source: &str, stores: &[String]) -> a
             loop {
                 if let Ok(mut socket) = connect(&url, &target, source).await {
                     let subscribed = match &subscribe {
-                        Some(text) => socket.send(Message::text(text.clone())).await.is_ok(),
+                        Some(text) => {
+                            socket.send(Message::text(text.clone())).await.is_ok()
+                                && acknowledged(&mut socket).await
+                        }
                         None => true,
                     };
                     if subscribed {
@@ -69,6 +72,21 @@ pub async fn hold(url: &str, count: usize, source: &str, stores: &[String]) -> a
             }
         }
     }
+}
+
+/// Waits for the server's `subscribed` answer: only then is a client live
+/// (the server has done its part, not just the handshake).
+async fn acknowledged(
+    socket: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+) -> bool {
+    while let Some(Ok(message)) = socket.next().await {
+        if let Ok(text) = message.to_text()
+            && text.contains("\"subscribed\"")
+        {
+            return true;
+        }
+    }
+    false
 }
 
 async fn connect(

@@ -1,9 +1,11 @@
 //! The baseline WebSocket server: bare tokio-tungstenite with 4 KiB read
-//! buffers, doing nothing but keep each connection open and answer pings.
+//! buffers, doing nothing but keep each connection open, answer pings and
+//! acknowledge subscriptions.
 
 use anyhow::Context;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub fn small_buffers() -> WebSocketConfig {
@@ -23,8 +25,19 @@ pub async fn serve(bind: &str) -> anyhow::Result<()> {
             else {
                 return;
             };
-            // Reading answers pings; the messages themselves are dropped.
-            while let Some(Ok(_)) = socket.next().await {}
+            // Reading answers pings; a subscribe gets the one-line answer
+            // the hub gives, so both sides count a client once it is
+            // subscribed.
+            while let Some(Ok(message)) = socket.next().await {
+                if message.is_text()
+                    && socket
+                        .send(Message::text(r#"{"type":"subscribed"}"#))
+                        .await
+                        .is_err()
+                {
+                    break;
+                }
+            }
         });
     }
 }
