@@ -92,6 +92,9 @@ pub struct LogSettings {
     pub level: String,
     /// `text` for people, `json` for log shippers.
     pub format: String,
+    /// Log every SQL statement (target `sqlx::query`, level info): for
+    /// counting what a request costs; off in production.
+    pub sql: bool,
 }
 
 #[derive(Clone, Deserialize)]
@@ -161,6 +164,7 @@ impl Default for LogSettings {
         Self {
             level: "info".into(),
             format: "text".into(),
+            sql: false,
         }
     }
 }

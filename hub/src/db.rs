@@ -73,11 +73,20 @@ impl Drop for WriteTx {
 impl Db {
     /// Connects to `url` (`sqlite://...` or `postgres://...`).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        Self::connect_logging(url, max_connections, false).await
+    }
+
+    /// [`Db::connect`], logging every statement when `log_sql` is set.
+    pub async fn connect_logging(
+        url: &str,
+        max_connections: u32,
+        log_sql: bool,
+    ) -> Result<Self, DbErr> {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false)
+            .sqlx_logging(log_sql)
             .map_sqlx_sqlite_opts(|opts| {
                 // WAL is set once below: it persists in the file, and asking
                 // for it on every new connection contends with the writer.

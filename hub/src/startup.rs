@@ -38,7 +38,12 @@ pub fn install_crypto_provider() {
 /// Connects and migrates (if configured) without serving.
 pub async fn connect_database(settings: &Settings) -> anyhow::Result<Db> {
     install_crypto_provider();
-    let db = Db::connect(&settings.database.url, settings.database.max_connections).await?;
+    let db = Db::connect_logging(
+        &settings.database.url,
+        settings.database.max_connections,
+        settings.log.sql,
+    )
+    .await?;
     if settings.database.migrate_on_start {
         schema::Migrator::up(db.conn(), None).await?;
     }

@@ -152,6 +152,7 @@ async fn start(database_url: String, clock: TestClock, change: SettingsChange) -
         hub::telemetry::init_tracing(&hub::config::LogSettings {
             level,
             format: "text".into(),
+            sql: false,
         });
     }
     let mut settings = Settings {
