@@ -627,7 +627,16 @@ async fn try_create(
     };
     notify::enqueue_for_event(&*tx, &event, &reservation, &customer, &store, &links, now).await?;
 
-    let loaded = load(&*tx, reservation).await?;
+    // The answer from the rows at hand: reading them back would hold the
+    // (SQLite) writer's turn for three more statements.
+    let lines = db::reservations::lines(&*tx, reservation.id).await?;
+    let loaded = Loaded {
+        reservation,
+        store,
+        customer,
+        lines,
+        events: vec![event.clone()],
+    };
     let body =
         serde_json::to_string(&view(ctx, &loaded)?).map_err(|e| ApiError::Unexpected(e.into()))?;
     if let Some(key) = idempotency_key {
