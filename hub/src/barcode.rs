@@ -19,18 +19,20 @@ fn bits7(pattern: u8) -> impl Iterator<Item = bool> {
     (0..7).rev().map(move |i| pattern >> i & 1 == 1)
 }
 
-/// Whether `code` is 13 digits with a right check digit.
-pub fn is_ean13(code: &str) -> bool {
-    let digits: Vec<u32> = code.chars().filter_map(|c| c.to_digit(10)).collect();
-    if digits.len() != 13 || code.len() != 13 {
-        return false;
-    }
-    let sum: u32 = digits[..12]
+/// The check digit of an EAN-13's first twelve digits (weights 1 and 3).
+pub fn check_digit(first_twelve: &[u32]) -> u32 {
+    let sum: u32 = first_twelve
         .iter()
         .enumerate()
         .map(|(i, d)| if i % 2 == 0 { *d } else { d * 3 })
         .sum();
-    (10 - sum % 10) % 10 == digits[12]
+    (10 - sum % 10) % 10
+}
+
+/// Whether `code` is 13 digits with a right check digit.
+pub fn is_ean13(code: &str) -> bool {
+    let digits: Vec<u32> = code.chars().filter_map(|c| c.to_digit(10)).collect();
+    digits.len() == 13 && code.len() == 13 && check_digit(&digits[..12]) == digits[12]
 }
 
 /// The 95 modules of an EAN-13 symbol, true = bar; None if `code` is not one.

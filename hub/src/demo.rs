@@ -128,13 +128,8 @@ const DEMO_STAFF: &[(&str, &str, Role, &[&str])] = &[
 /// Check digit of an EAN-13 from its first twelve digits.
 fn ean13(first_twelve: u64) -> String {
     let digits = format!("{first_twelve:012}");
-    let sum: u32 = digits
-        .chars()
-        .filter_map(|c| c.to_digit(10))
-        .enumerate()
-        .map(|(i, d)| if i % 2 == 0 { d } else { d * 3 })
-        .sum();
-    format!("{digits}{}", (10 - sum % 10) % 10)
+    let values: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
+    format!("{digits}{}", crate::barcode::check_digit(&values))
 }
 
 /// Where the demo keeps its VAPID key, so browsers stay subscribed across runs.

@@ -252,7 +252,7 @@ pub fn tracking(view: &TrackingView, token: &str) -> String {
 <p id=\"message\" class=\"message\" role=\"status\" aria-live=\"polite\"></p>\
 <h3>{follow}</h3><ol class=\"timeline\">{timeline}</ol>\
 <h3>{where_}</h3><p>{store}<br>{address}</p>{hours}</main>\
-<script src=\"/app/track.js\" defer></script>",
+<script type=\"module\" src=\"/app/track.js\"></script>",
         store = escape(&view.store.name),
         token = escape(token),
         lang = escape(&view.language),

@@ -2,6 +2,7 @@
 // WebSocket (catching up by sequence number after a reconnect), act on
 // reservations, hand them over, and choose how you are alerted.
 
+import { keyBytes } from './push-key.js';
 import { TEXT } from './text.js';
 
 const $ = (id) => document.getElementById(id);
@@ -583,11 +584,6 @@ async function loadSlip(number) {
 
 // ---- alerts: push on this phone, channels and quiet hours per store
 
-function urlBase64ToBytes(text) {
-  const padded = (text + '='.repeat((4 - (text.length % 4)) % 4)).replace(/-/g, '+').replace(/_/g, '/');
-  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-}
-
 async function pushRegistration() {
   if (!('serviceWorker' in navigator) || !('PushManager' in window)) return null;
   return navigator.serviceWorker.ready;
@@ -607,7 +603,7 @@ async function enablePush() {
     if (!registration) throw new Error(t('pushUnsupported'));
     if (await Notification.requestPermission() !== 'granted') throw new Error(t('pushDenied'));
     const { public_key: key } = await api('GET', '/api/v1/push/public-key');
-    const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: urlBase64ToBytes(key) });
+    const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
     await api('POST', '/api/v1/me/push-subscriptions', subscription.toJSON());
     say(t('pushRegistered'), 'info');
   } catch (error) {

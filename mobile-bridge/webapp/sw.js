@@ -1,6 +1,6 @@
 // Service worker: offline shell, and notifications that act by themselves.
-const SHELL = 'storehub-shell-v2';
-const FILES = ['/app/', '/app/app.js', '/app/text.js', '/app/app.css', '/app/track.js', '/app/manifest.webmanifest', '/app/icon.svg'];
+const SHELL = 'storehub-shell-v3';
+const FILES = ['/app/', '/app/app.js', '/app/text.js', '/app/app.css', '/app/track.js', '/app/push-key.js', '/app/manifest.webmanifest', '/app/icon.svg'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));

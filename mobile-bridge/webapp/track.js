@@ -1,5 +1,7 @@
 // The shopper's tracking page: cancel with a confirmation dialog, and an
 // opt-in to Web Push for news of this reservation. The page works without it.
+import { keyBytes } from './push-key.js';
+
 const page = document.querySelector('main.tracking');
 const token = page.dataset.token;
 const fr = page.dataset.lang.startsWith('fr');
@@ -16,11 +18,6 @@ if (cancel) {
     const answer = await response.json().catch(() => ({}));
     say(answer.message || (fr ? "L'annulation n'a pas abouti ; réessayez." : 'The cancellation did not go through; try again.'));
   });
-}
-
-function keyBytes(text) {
-  const padded = (text + '='.repeat((4 - (text.length % 4)) % 4)).replace(/-/g, '+').replace(/_/g, '/');
-  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }
 
 const optin = document.getElementById('push-optin');

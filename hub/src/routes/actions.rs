@@ -115,7 +115,7 @@ pub async fn slip(ctx: web::Data<AppContext>, token: web::Path<String>) -> HttpR
             );
         }
     };
-    match crate::services::board::slip(&ctx, &claims.r).await {
+    match crate::services::board::slip(&ctx, None, &claims.r).await {
         Ok(page) => pages::html(200, page),
         Err(err) => pages::error_page(&err),
     }

@@ -192,11 +192,20 @@ pub async fn board(ctx: &AppContext, store: &store::Model) -> Result<Board, ApiE
 }
 
 /// The print-styled preparation slip of a reservation.
-pub async fn slip(ctx: &AppContext, number: &str) -> Result<String, ApiError> {
+/// The slip page; `caller` (absent for a signed link, which authorises by
+/// itself) must belong to the reservation's store.
+pub async fn slip(
+    ctx: &AppContext,
+    caller: Option<&super::Caller>,
+    number: &str,
+) -> Result<String, ApiError> {
     use crate::pages::escape;
     let conn = ctx.db.conn();
     let reservation = super::reservations::find_typed_or_scanned(conn, number).await?;
     let loaded = super::reservations::load(conn, reservation).await?;
+    if let Some(caller) = caller {
+        caller.require_store(loaded.store.id, &loaded.store.code)?;
+    }
     let tz: chrono_tz::Tz = loaded
         .store
         .time_zone

@@ -241,44 +241,17 @@ async fn measure_hub(hub: &Hub, load: Load, round: u32) -> anyhow::Result<Value>
     let listeners = listen(hub, &token, arrivals.clone()).await?;
     let client = reqwest::Client::new();
     let serial = Arc::new(AtomicU64::new(u64::from(round) * 10_000_000));
-    let held = Arc::new(AtomicU64::new(0));
+    let create = |n| {
+        let (client, endpoint) = (client.clone(), Endpoint::of(hub));
+        async move { create_one(&client, &endpoint, load, n).await }
+    };
 
     // Capacity: 32 requests always in flight.
-    let cpu_before = cpu_time(hub.pid())?;
-    let start = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..WORKERS {
-        let (client, serial, held) = (client.clone(), serial.clone(), held.clone());
-        let endpoint = Endpoint::of(hub);
-        workers.push(tokio::spawn(async move {
-            while start.elapsed() < load.phase {
-                let n = serial.fetch_add(1, Ordering::Relaxed);
-                if let Ok(Some(_)) = create_one(&client, &endpoint, load, n).await {
-                    held.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
-    }
-    for worker in workers {
-        worker.await?;
-    }
-    let capacity_ops = held.load(Ordering::Relaxed);
-    let capacity = capacity_ops as f64 / start.elapsed().as_secs_f64();
-    let cpu_per_op_us =
-        (cpu_time(hub.pid())? - cpu_before).as_secs_f64() * 1e6 / capacity_ops.max(1) as f64;
+    let capacity = closed_loop(load, hub.pid(), serial.clone(), create).await?;
 
     // Latency: an open loop at a fixed rate, late requests still counted from
     // their scheduled time.
-    let (latencies, numbers) = open_loop(
-        load,
-        |n| {
-            let (client, endpoint) = (client.clone(), Endpoint::of(hub));
-            async move { create_one(&client, &endpoint, load, n).await }
-        },
-        serial.clone(),
-    )
-    .await?;
-    held.fetch_add(numbers.len() as u64, Ordering::Relaxed);
+    let (latencies, numbers) = open_loop(load, create, serial.clone()).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let seen = arrivals.lock().await;
     let frames: Vec<Duration> = numbers
@@ -295,12 +268,12 @@ async fn measure_hub(hub: &Hub, load: Load, round: u32) -> anyhow::Result<Value>
     for listener in listeners {
         listener.abort();
     }
-    let oversold = check_stock(hub, held.load(Ordering::Relaxed)).await?;
+    let oversold = check_stock(hub, capacity.held + numbers.len() as u64).await?;
     let http = percentiles(latencies);
     let frame = percentiles(frames);
     Ok(json!({
-        "creates_per_sec": capacity,
-        "cpu_us_per_create": cpu_per_op_us,
+        "creates_per_sec": capacity.per_sec,
+        "cpu_us_per_create": capacity.cpu_us_per_op,
         "p50_ms_at_rate": http["p50_ms"],
         "p99_ms_at_rate": http["p99_ms"],
         "p999_ms_at_rate": http["p999_ms"],
@@ -325,6 +298,46 @@ impl Endpoint {
             api_key: hub.api_key.clone(),
         }
     }
+}
+
+/// What a closed loop achieved.
+pub struct Capacity {
+    pub held: u64,
+    pub per_sec: f64,
+    /// CPU of process `pid` per successful op.
+    pub cpu_us_per_op: f64,
+}
+
+/// Keeps `WORKERS` ops in flight for `load.phase`; counts the ones that held.
+pub async fn closed_loop<F, Fut>(
+    load: Load,
+    pid: u32,
+    serial: Arc<AtomicU64>,
+    op: F,
+) -> anyhow::Result<Capacity>
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<String>>> + Send + 'static,
+{
+    let held = AtomicU64::new(0);
+    let cpu_before = cpu_time(pid)?;
+    let start = Instant::now();
+    // The workers run as futures of this task: `op` need not be 'static.
+    let worker = || async {
+        while start.elapsed() < load.phase {
+            let n = serial.fetch_add(1, Ordering::Relaxed);
+            if let Ok(Some(_)) = op(n).await {
+                held.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    };
+    futures_util::future::join_all((0..WORKERS).map(|_| worker())).await;
+    let held = held.load(Ordering::Relaxed);
+    Ok(Capacity {
+        held,
+        per_sec: held as f64 / start.elapsed().as_secs_f64(),
+        cpu_us_per_op: (cpu_time(pid)? - cpu_before).as_secs_f64() * 1e6 / held.max(1) as f64,
+    })
 }
 
 /// Runs `op` at `load.rate` per second for `load.phase`; each latency is

@@ -5,18 +5,15 @@
 //! SQLite, a pool on PostgreSQL). No HTTP, no JSON, no actors.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::atomic::AtomicU64;
 
 use anyhow::Context;
 use hub::db::Db;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement, Value as SqlValue};
 use serde_json::{Value, json};
 
-use super::create::{Load, on_hand, open_loop, sku};
-use super::measure::{Plan, cpu_time, percentiles};
-
-const WORKERS: usize = 32;
+use super::create::{Load, closed_loop, on_hand, open_loop, sku};
+use super::measure::{Plan, percentiles};
 
 /// A database made for one run, dropped after it.
 pub struct FreshDatabase(
@@ -181,30 +178,12 @@ pub async fn run(url: &str, load: Load) -> anyhow::Result<Value> {
             ))
             .await?;
     }
-    let me = std::process::id();
     let serial = Arc::new(AtomicU64::new(0));
-    let held = Arc::new(AtomicU64::new(0));
-    let cpu_before = cpu_time(me)?;
-    let start = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..WORKERS {
-        let (db, serial, held) = (db.clone(), serial.clone(), held.clone());
-        workers.push(tokio::spawn(async move {
-            while start.elapsed() < load.phase {
-                let n = serial.fetch_add(1, Ordering::Relaxed);
-                if let Ok(Some(_)) = create_one(&db, load, n).await {
-                    held.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
-    }
-    for worker in workers {
-        worker.await?;
-    }
-    let capacity_ops = held.load(Ordering::Relaxed);
-    let capacity = capacity_ops as f64 / start.elapsed().as_secs_f64();
-    let cpu_per_op_us =
-        (cpu_time(me)? - cpu_before).as_secs_f64() * 1e6 / capacity_ops.max(1) as f64;
+    let capacity = closed_loop(load, std::process::id(), serial.clone(), |n| {
+        let db = db.clone();
+        async move { create_one(&db, load, n).await }
+    })
+    .await?;
     let (latencies, numbers) = open_loop(
         load,
         |n| {
@@ -214,7 +193,7 @@ pub async fn run(url: &str, load: Load) -> anyhow::Result<Value> {
         serial.clone(),
     )
     .await?;
-    let confirmed = capacity_ops + numbers.len() as u64;
+    let confirmed = capacity.held + numbers.len() as u64;
     let row = db
         .conn()
         .query_one_raw(Statement::from_string(backend, "SELECT CAST(SUM(held) AS BIGINT) AS held, CAST(SUM(CASE WHEN held > on_hand THEN 1 ELSE 0 END) AS BIGINT) AS over FROM b_stock"))
@@ -225,8 +204,8 @@ pub async fn run(url: &str, load: Load) -> anyhow::Result<Value> {
     db.conn().clone().close().await.ok();
     let http = percentiles(latencies);
     Ok(json!({
-        "creates_per_sec": capacity,
-        "cpu_us_per_create": cpu_per_op_us,
+        "creates_per_sec": capacity.per_sec,
+        "cpu_us_per_create": capacity.cpu_us_per_op,
         "p50_ms_at_rate": http["p50_ms"],
         "p99_ms_at_rate": http["p99_ms"],
         "p999_ms_at_rate": http["p999_ms"],
