@@ -241,13 +241,14 @@ async fn measure_hub(hub: &Hub, load: Load, round: u32) -> anyhow::Result<Value>
     let listeners = listen(hub, &token, arrivals.clone()).await?;
     let client = reqwest::Client::new();
     let serial = Arc::new(AtomicU64::new(u64::from(round) * 10_000_000));
-    let create = |n| {
-        let (client, endpoint) = (client.clone(), Endpoint::of(hub));
+    let endpoint = Endpoint::of(hub);
+    let create = move |n| {
+        let (client, endpoint) = (client.clone(), endpoint.clone());
         async move { create_one(&client, &endpoint, load, n).await }
     };
 
     // Capacity: 32 requests always in flight.
-    let capacity = closed_loop(load, hub.pid(), serial.clone(), create).await?;
+    let capacity = closed_loop(load, hub.pid(), serial.clone(), create.clone()).await?;
 
     // Latency: an open loop at a fixed rate, late requests still counted from
     // their scheduled time.
@@ -316,22 +317,29 @@ pub async fn closed_loop<F, Fut>(
     op: F,
 ) -> anyhow::Result<Capacity>
 where
-    F: Fn(u64) -> Fut,
+    F: Fn(u64) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<Option<String>>> + Send + 'static,
 {
-    let held = AtomicU64::new(0);
+    let held = Arc::new(AtomicU64::new(0));
     let cpu_before = cpu_time(pid)?;
     let start = Instant::now();
-    // The workers run as futures of this task: `op` need not be 'static.
-    let worker = || async {
-        while start.elapsed() < load.phase {
-            let n = serial.fetch_add(1, Ordering::Relaxed);
-            if let Ok(Some(_)) = op(n).await {
-                held.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    };
-    futures_util::future::join_all((0..WORKERS).map(|_| worker())).await;
+    // Spawned, so the work spreads over the runtime's threads.
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (op, serial, held) = (op.clone(), serial.clone(), held.clone());
+            tokio::spawn(async move {
+                while start.elapsed() < load.phase {
+                    let n = serial.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(Some(_)) = op(n).await {
+                        held.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await?;
+    }
     let held = held.load(Ordering::Relaxed);
     Ok(Capacity {
         held,

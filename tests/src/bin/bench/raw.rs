@@ -179,20 +179,13 @@ pub async fn run(url: &str, load: Load) -> anyhow::Result<Value> {
             .await?;
     }
     let serial = Arc::new(AtomicU64::new(0));
-    let capacity = closed_loop(load, std::process::id(), serial.clone(), |n| {
-        let db = db.clone();
+    let pool = db.clone();
+    let create = move |n| {
+        let db = pool.clone();
         async move { create_one(&db, load, n).await }
-    })
-    .await?;
-    let (latencies, numbers) = open_loop(
-        load,
-        |n| {
-            let db = db.clone();
-            async move { create_one(&db, load, n).await }
-        },
-        serial.clone(),
-    )
-    .await?;
+    };
+    let capacity = closed_loop(load, std::process::id(), serial.clone(), create.clone()).await?;
+    let (latencies, numbers) = open_loop(load, create, serial.clone()).await?;
     let confirmed = capacity.held + numbers.len() as u64;
     let row = db
         .conn()
