@@ -82,10 +82,10 @@ fn fan_out_hop(c: &mut Criterion) {
         receivers.push(receiver);
     }
     let (event, item) = sample_event();
-    let frame: Arc<str> = event_frame("PAR01", &event, item).to_json().into();
+    let frame = bytestring::ByteString::from(event_frame("PAR01", &event, item).to_json());
     c.bench_function("fan_out_hop_10_sessions", |b| {
         b.iter(|| {
-            let slow = offer(&sessions, 1, black_box(1234), &frame);
+            let slow = offer(&sessions, 1, black_box(Some(1234)), &frame);
             for receiver in &mut receivers {
                 while receiver.try_recv().is_ok() {}
             }

@@ -124,6 +124,9 @@ pub struct RealtimeSettings {
     pub replay_limit: u64,
     /// Largest message a client may send, in bytes.
     pub max_frame_bytes: usize,
+    /// Turns on `POST /api/v1/load/fan-out` (admin only), which sends
+    /// synthetic frames through every store's fan-out for load tests.
+    pub load_generator: bool,
 }
 
 impl Default for Settings {
@@ -210,6 +213,7 @@ impl Default for RealtimeSettings {
             client_timeout_secs: 45,
             replay_limit: 1000,
             max_frame_bytes: 4096,
+            load_generator: false,
         }
     }
 }

@@ -281,3 +281,73 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered() {
     let reason = reason.expect("the slow client is told why it is dropped");
     assert!(reason.starts_with("too_slow"), "{reason}");
 }
+
+#[actix_web::test]
+async fn the_load_generator_is_off_unless_asked_for_and_stays_outside_the_sequence() {
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    let load = json!({"events_per_sec": 100, "seconds": 1});
+    let off = app.post("/api/v1/load/fan-out", &load).await;
+    assert_eq!(off.status, 403, "{off:?}");
+    assert_eq!(off.error(), "load_generator_off");
+
+    let app = storehub_tests::spawn_app_with(|s| s.realtime.load_generator = true).await;
+    app.shop_with_stock(5).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let as_staff = app
+        .as_staff(&julie, Method::POST, "/api/v1/load/fan-out", Some(&load))
+        .await;
+    assert_eq!(as_staff.status, 403, "admins only: {as_staff:?}");
+    let nobody = app.post("/api/v1/load/fan-out", &load).await;
+    assert_eq!(nobody.status, 409, "{nobody:?}");
+    assert_eq!(nobody.error(), "no_store_running");
+    for (bad, code) in [
+        (json!({"events_per_sec": 0, "seconds": 1}), "invalid_rate"),
+        (
+            json!({"events_per_sec": 10, "seconds": 0}),
+            "invalid_duration",
+        ),
+        (
+            json!({"events_per_sec": 10, "seconds": 1, "frame_bytes": 1_000_000}),
+            "invalid_frame_bytes",
+        ),
+    ] {
+        let answer = app.post("/api/v1/load/fan-out", &bad).await;
+        assert_eq!(answer.status, 400, "{answer:?}");
+        assert_eq!(answer.error(), code);
+    }
+
+    let mut ws = app.websocket(&julie).await;
+    ws.subscribe(json!({"PAR01": null})).await;
+    let answer = app
+        .post(
+            "/api/v1/load/fan-out",
+            &json!({"events_per_sec": 20, "seconds": 1, "frame_bytes": 300}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["events"], 20);
+    assert_eq!(answer.body["stores"], 1);
+    let mut seen = Vec::new();
+    while seen.len() < 20 {
+        let frame = ws.next_json().await;
+        assert_eq!(frame["type"], "load", "{frame}");
+        assert_eq!(frame["store"], "PAR01");
+        assert!(frame["scheduled_us"].as_i64().unwrap() > 0);
+        assert!(frame.to_string().len() >= 290, "padded to about 300 bytes");
+        seen.push(frame["n"].as_u64().unwrap());
+    }
+    assert_eq!(seen, (0..20).collect::<Vec<_>>(), "in order, none lost");
+
+    // Load frames take no sequence number: a real event right after is
+    // still delivered live.
+    let created = app
+        .reserve(
+            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+            None,
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let event = next_event(&mut ws).await;
+    assert_eq!(event["event"]["kind"], "created", "{event}");
+}

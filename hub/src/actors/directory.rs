@@ -222,3 +222,20 @@ impl Handler<CrashReservationForTest> for Directory {
         }
     }
 }
+
+/// Every running store actor that has been started (the load generator's targets).
+#[derive(Message)]
+#[rtype(result = "Vec<Addr<StoreActor>>")]
+pub struct RunningStores;
+
+impl Handler<RunningStores> for Directory {
+    type Result = Vec<Addr<StoreActor>>;
+
+    fn handle(&mut self, _: RunningStores, _: &mut Context<Self>) -> Self::Result {
+        self.stores
+            .values()
+            .filter(|addr| addr.connected())
+            .cloned()
+            .collect()
+    }
+}

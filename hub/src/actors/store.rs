@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use bytestring::ByteString;
 use schema::entities::reservation_event;
 use tokio::sync::{Notify, mpsc};
 
@@ -23,8 +24,11 @@ const GAP_WAIT: Duration = Duration::from_millis(200);
 #[derive(Debug, Clone)]
 pub struct Outbound {
     pub store_id: i64,
-    pub seq: i64,
-    pub frame: Arc<str>,
+    /// The store's event sequence number; None for frames outside the
+    /// sequence (load-test frames), which are never skipped.
+    pub seq: Option<i64>,
+    /// Shared bytes: every session writes the same buffer, none copies it.
+    pub frame: ByteString,
 }
 
 /// A connected staff session as the store sees it.
@@ -53,12 +57,25 @@ pub struct Leave {
 #[rtype(result = "()")]
 pub struct Publish(pub reservation_event::Model);
 
+/// A synthetic frame from the load generator (`services::load`): takes the
+/// same fan-out path as an event, outside the store's sequence.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LoadFrame {
+    pub n: u64,
+    /// When the generator meant to send it (Unix microseconds), so clients
+    /// measure latency from the schedule, not from a late send.
+    pub scheduled_us: i64,
+    /// Padded to this many bytes, the size of a typical event frame.
+    pub frame_bytes: usize,
+}
+
 /// Frame built for an event (internal).
 #[derive(Message)]
 #[rtype(result = "()")]
 struct Ready {
     seq: i64,
-    frame: Arc<str>,
+    frame: ByteString,
     item: Option<BoardItem>,
 }
 
@@ -74,7 +91,7 @@ pub struct StoreActor {
     sessions: HashMap<u64, SessionHandle>,
     /// The next sequence number to send.
     next_seq: i64,
-    waiting: BTreeMap<i64, (Arc<str>, Option<BoardItem>)>,
+    waiting: BTreeMap<i64, (ByteString, Option<BoardItem>)>,
     gap_check: Option<SpawnHandle>,
     /// What the board shows, by reservation number.
     board: HashMap<String, BoardItem>,
@@ -113,12 +130,12 @@ impl StoreActor {
                 tracing::warn!(store = %code, seq, "event without its reservation; skipped");
                 addr.do_send(Ready {
                     seq,
-                    frame: Arc::from(""),
+                    frame: ByteString::new(),
                     item: None,
                 });
                 return;
             };
-            let frame: Arc<str> = Arc::from(event_frame(&code, &event, item.clone()).to_json());
+            let frame = ByteString::from(event_frame(&code, &event, item.clone()).to_json());
             addr.do_send(Ready {
                 seq,
                 frame,
@@ -137,7 +154,7 @@ impl StoreActor {
                 }
             }
             if !frame.is_empty() {
-                self.fan_out(self.next_seq, frame);
+                self.fan_out(Some(self.next_seq), frame);
             }
             self.next_seq += 1;
         }
@@ -183,7 +200,7 @@ impl StoreActor {
         }));
     }
 
-    fn fan_out(&mut self, seq: i64, frame: Arc<str>) {
+    fn fan_out(&mut self, seq: Option<i64>, frame: ByteString) {
         let too_slow = offer(&self.sessions, self.store_id, seq, &frame);
         for id in too_slow {
             self.sessions.remove(&id);
@@ -199,8 +216,8 @@ impl StoreActor {
 pub fn offer(
     sessions: &HashMap<u64, SessionHandle>,
     store_id: i64,
-    seq: i64,
-    frame: &Arc<str>,
+    seq: Option<i64>,
+    frame: &ByteString,
 ) -> Vec<u64> {
     let mut too_slow = Vec::new();
     for (id, session) in sessions {
@@ -295,5 +312,18 @@ impl Handler<Ready> for StoreActor {
             self.waiting.insert(ready.seq, (ready.frame, ready.item));
         }
         self.flush(ctx);
+    }
+}
+
+impl Handler<LoadFrame> for StoreActor {
+    type Result = ();
+    fn handle(&mut self, load: LoadFrame, _: &mut Context<Self>) {
+        let head = format!(
+            r#"{{"type":"load","store":"{}","n":{},"scheduled_us":{},"pad":""#,
+            self.code, load.n, load.scheduled_us
+        );
+        let pad = load.frame_bytes.saturating_sub(head.len() + 2);
+        let frame = format!("{head}{}\"}}", "x".repeat(pad));
+        self.fan_out(None, ByteString::from(frame));
     }
 }

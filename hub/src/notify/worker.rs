@@ -127,15 +127,20 @@ impl Worker {
             rows
         };
         let count = claimed.len();
-        futures_util::stream::iter(claimed)
-            .for_each_concurrent(self.settings.concurrency.max(1), |row| async move {
-                let lease_until = row.lease_until.unwrap_or(lease);
+        let outcomes: Vec<(outbox::Model, Outcome)> = futures_util::stream::iter(claimed)
+            .map(|row| async move {
                 let outcome = self.deliver(&row).await;
-                if let Err(err) = self.record(&row, lease_until, outcome).await {
-                    tracing::warn!(id = row.id, error = %err, "could not record a delivery");
-                }
+                (row, outcome)
             })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
             .await;
+        // One transaction for the whole batch: on SQLite every write waits
+        // for the single writer, and one commit per push capped throughput.
+        // A crash before it commits leaves the leases to expire: at least once.
+        if let Err(err) = self.record(&outcomes, lease).await {
+            tracing::warn!(count, error = %err, "could not record a batch of deliveries");
+        }
         Ok(count)
     }
 
@@ -296,34 +301,24 @@ impl Worker {
         tx.commit().await
     }
 
-    async fn record(
-        &self,
-        row: &outbox::Model,
-        lease_until: DateTime<Utc>,
-        outcome: Outcome,
-    ) -> Result<(), sea_orm::DbErr> {
+    /// What the row becomes after this attempt.
+    fn settlement(&self, row: &outbox::Model, outcome: &Outcome) -> queue::Settled<'static> {
         let now = self.ctx.clock.now();
-        let settled = match outcome {
+        let ended = |status, last_error: Option<&String>| queue::Settled {
+            status,
+            next_attempt_at: None,
+            last_error: last_error.cloned(),
+            sent_at: None,
+        };
+        match outcome {
             Outcome::Sent => queue::Settled {
-                status: "sent",
-                next_attempt_at: None,
-                last_error: None,
                 sent_at: Some(now),
+                ..ended("sent", None)
             },
-            Outcome::Gone(reason) => queue::Settled {
-                status: "gone",
-                next_attempt_at: None,
-                last_error: Some(reason),
-                sent_at: None,
-            },
+            Outcome::Gone(reason) => ended("gone", Some(reason)),
             Outcome::Failed(reason) => {
                 tracing::warn!(id = row.id, topic = %row.topic, %reason, "delivery failed");
-                queue::Settled {
-                    status: "failed",
-                    next_attempt_at: None,
-                    last_error: Some(reason),
-                    sent_at: None,
-                }
+                ended("failed", Some(reason))
             }
             Outcome::Retry {
                 reason,
@@ -331,31 +326,42 @@ impl Worker {
             } => {
                 if row.attempts >= self.settings.max_attempts {
                     tracing::warn!(id = row.id, topic = %row.topic, %reason, "giving up after the last attempt");
-                    queue::Settled {
-                        status: "failed",
-                        next_attempt_at: None,
-                        last_error: Some(reason),
-                        sent_at: None,
-                    }
+                    ended("failed", Some(reason))
                 } else {
-                    let delay = backoff(&self.settings, row.attempts, after_seconds);
+                    let delay = backoff(&self.settings, row.attempts, *after_seconds);
                     let next = now
                         + chrono::Duration::from_std(delay)
                             .unwrap_or_else(|_| chrono::Duration::seconds(60));
                     queue::Settled {
-                        status: "queued",
                         next_attempt_at: Some(next),
-                        last_error: Some(reason),
-                        sent_at: None,
+                        ..ended("queued", Some(reason))
                     }
                 }
             }
-        };
-        let status = settled.status;
+        }
+    }
+
+    async fn record(
+        &self,
+        outcomes: &[(outbox::Model, Outcome)],
+        default_lease: DateTime<Utc>,
+    ) -> Result<(), sea_orm::DbErr> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let settled: Vec<_> = outcomes
+            .iter()
+            .map(|(row, outcome)| (row, self.settlement(row, outcome)))
+            .collect();
         let tx = self.ctx.db.write().await?;
-        queue::settle(&*tx, row.id, lease_until, settled).await?;
+        for (row, settled) in &settled {
+            let lease_until = row.lease_until.unwrap_or(default_lease);
+            queue::settle(&*tx, row.id, lease_until, settled.clone()).await?;
+        }
         tx.commit().await?;
-        metrics::counter!("storehub_deliveries_total", "topic" => row.topic.clone(), "status" => status).increment(1);
+        for (row, settled) in settled {
+            metrics::counter!("storehub_deliveries_total", "topic" => row.topic.clone(), "status" => settled.status).increment(1);
+        }
         Ok(())
     }
 }

@@ -227,12 +227,14 @@ impl Live {
         if !self.membership.stores.contains_key(&outbound.store_id) {
             return true;
         }
-        let sent = self.sent.entry(outbound.store_id).or_insert(0);
-        if outbound.seq <= *sent {
-            return true;
+        if let Some(seq) = outbound.seq {
+            let sent = self.sent.entry(outbound.store_id).or_insert(0);
+            if seq <= *sent {
+                return true;
+            }
+            *sent = seq;
         }
-        *sent = outbound.seq;
-        self.session.text(outbound.frame.to_string()).await.is_ok()
+        self.session.text(outbound.frame).await.is_ok()
     }
 }
 

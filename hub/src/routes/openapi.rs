@@ -53,7 +53,7 @@ impl Modify for BearerKey {
         routes::reservations::collect, routes::reservations::put_back,
         routes::board::get_board, routes::alert_lists::members,
         routes::alert_lists::mine, routes::alert_lists::subscribe, routes::alert_lists::unsubscribe,
-        routes::realtime::websocket, routes::actions::confirm_page, routes::actions::act, routes::actions::slip,
+        routes::realtime::websocket, routes::realtime::fan_out_load, routes::actions::confirm_page, routes::actions::act, routes::actions::slip,
         routes::devices::public_key, routes::devices::add_web_push, routes::devices::remove_web_push,
         routes::devices::add_fcm, routes::devices::remove_fcm, routes::devices::add_shopper_web_push, routes::devices::add_shopper_fcm,
         routes::notifications::for_reservation, routes::notifications::get_template,

@@ -7,6 +7,7 @@ pub mod board;
 pub mod catalogue;
 pub mod devices;
 pub mod handling;
+pub mod load;
 pub mod notifications;
 pub mod reservations;
 pub mod settings;

@@ -101,6 +101,7 @@ pub async fn claim(
 }
 
 /// How a delivery attempt ended, as stored.
+#[derive(Clone)]
 pub struct Settled<'a> {
     pub status: &'a str,
     pub next_attempt_at: Option<DateTime<Utc>>,

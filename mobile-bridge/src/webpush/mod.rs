@@ -7,8 +7,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use web_push::{
-    ContentEncoding, PartialVapidSignatureBuilder, SubscriptionInfo, Urgency,
+    ContentEncoding, PartialVapidSignatureBuilder, SubscriptionInfo, Urgency, VapidSignature,
     VapidSignatureBuilder, WebPushMessageBuilder,
 };
 
@@ -55,6 +59,10 @@ pub fn generate_vapid_keys() -> Result<VapidKeys, String> {
     })
 }
 
+/// How long one VAPID token is reused. The crate signs for 12 hours; half
+/// that leaves a wide margin for clock skew at the push service.
+const SIGNATURE_REUSE: Duration = Duration::from_secs(6 * 3600);
+
 /// Sends Web Push messages signed with the hub's VAPID key.
 pub struct WebPushSender {
     client: reqwest::Client,
@@ -62,6 +70,10 @@ pub struct WebPushSender {
     public_key: String,
     /// `mailto:` or `https:` contact for push services (the JWT `sub`).
     subject: String,
+    /// Signed tokens by push-service origin, with when they were made.
+    /// Signing (pure-Rust P-256 in jwt-simple) costs more than encrypting,
+    /// and RFC 8292 lets one token serve every request to that origin.
+    signatures: Mutex<HashMap<String, (VapidSignature, Instant)>>,
 }
 
 impl WebPushSender {
@@ -75,7 +87,33 @@ impl WebPushSender {
             signer,
             public_key,
             subject: subject.to_string(),
+            signatures: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The VAPID token for `origin`: reused while fresh, signed otherwise.
+    fn signature_for(
+        &self,
+        origin: &str,
+        info: &SubscriptionInfo,
+    ) -> Result<VapidSignature, PushError> {
+        let now = Instant::now();
+        if let Ok(cache) = self.signatures.lock()
+            && let Some((signature, made)) = cache.get(origin)
+            && now.duration_since(*made) < SIGNATURE_REUSE
+        {
+            return Ok(signature.clone());
+        }
+        let mut builder = self.signer.clone().add_sub_info(info);
+        builder.add_claim("sub", self.subject.as_str());
+        builder.add_claim("aud", origin);
+        let signature = builder
+            .build()
+            .map_err(|e| PushError::Rejected(format!("VAPID signature: {e}")))?;
+        if let Ok(mut cache) = self.signatures.lock() {
+            cache.insert(origin.to_string(), (signature.clone(), now));
+        }
+        Ok(signature)
     }
 
     /// The application server key browsers subscribe with.
@@ -143,12 +181,7 @@ impl PushSender for WebPushSender {
         let origin = reqwest::Url::parse(endpoint)
             .map(|url| url.origin().ascii_serialization())
             .map_err(|e| PushError::Rejected(format!("endpoint `{endpoint}`: {e}")))?;
-        let mut signature = self.signer.clone().add_sub_info(&info);
-        signature.add_claim("sub", self.subject.as_str());
-        signature.add_claim("aud", origin.as_str());
-        let signature = signature
-            .build()
-            .map_err(|e| PushError::Rejected(format!("VAPID signature: {e}")))?;
+        let signature = self.signature_for(&origin, &info)?;
         let mut builder = WebPushMessageBuilder::new(&info);
         builder.set_payload(ContentEncoding::Aes128Gcm, &payload);
         builder.set_vapid_signature(signature);
@@ -212,6 +245,32 @@ mod tests {
         assert_eq!(sender.public_key(), keys.public_key);
         assert!(format!("{keys:?}").contains("***"));
         assert!(WebPushSender::new(reqwest::Client::new(), "not-a-key", "mailto:x").is_err());
+    }
+
+    #[test]
+    fn one_token_per_push_service_origin() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let keys = generate_vapid_keys().unwrap();
+        let phone = generate_vapid_keys().unwrap();
+        let sender =
+            WebPushSender::new(reqwest::Client::new(), &keys.private_key, "mailto:x@y.z").unwrap();
+        let info = |endpoint: &str| {
+            SubscriptionInfo::new(endpoint, &phone.public_key, "AAECAwQFBgcICQoLDA0ODw")
+        };
+        let first = sender
+            .signature_for("https://push.a.test", &info("https://push.a.test/1"))
+            .unwrap();
+        let again = sender
+            .signature_for("https://push.a.test", &info("https://push.a.test/2"))
+            .unwrap();
+        let other = sender
+            .signature_for("https://push.b.test", &info("https://push.b.test/1"))
+            .unwrap();
+        assert_eq!(first, again, "reused for the same service");
+        assert_ne!(
+            first.auth_t, other.auth_t,
+            "signed anew for another audience"
+        );
     }
 
     #[test]

@@ -1,29 +1,62 @@
-//! Many idle WebSocket clients in one process, reconnecting when dropped;
-//! prints `live N` whenever the number of open connections changes.
+//! Many WebSocket clients in one process, reconnecting when dropped; prints
+//! `live N` whenever the number of subscribed connections changes. With
+//! `measure`, records how late each `load` frame arrives against its
+//! scheduled send time; a `report` line on stdin prints and resets that
+//! histogram. Every `stall_every`-th client stops reading once subscribed
+//! (a phone that froze), with a small receive buffer so the server feels it.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 
-pub async fn hold(url: &str, count: usize, source: &str, stores: &[String]) -> anyhow::Result<()> {
+#[derive(Clone, Copy, Default)]
+pub struct Behaviour {
+    pub measure: bool,
+    /// 0: every client reads.
+    pub stall_every: usize,
+}
+
+/// Receive buffer of a stalled client: small, so the backlog piles up in
+/// the server rather than in this process's kernel buffers.
+const STALLED_RECEIVE_BUFFER: u32 = 4096;
+
+type Latencies = Arc<Mutex<Histogram<u64>>>;
+
+pub fn new_histogram() -> Histogram<u64> {
+    // 1 µs to 10 minutes, 3 significant figures.
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
+}
+
+pub async fn hold(
+    url: &str,
+    count: usize,
+    source: &str,
+    stores: &[String],
+    behaviour: Behaviour,
+) -> anyhow::Result<()> {
     let target: url_parts::Target = url.parse()?;
     let source: std::net::IpAddr = source.parse().context("source address")?;
     let live = Arc::new(AtomicUsize::new(0));
+    let latencies: Latencies = Arc::new(Mutex::new(new_histogram()));
     for index in 0..count {
         let live = live.clone();
+        let latencies = latencies.clone();
         let url = url.to_string();
         let target = target.clone();
         let subscribe = stores.get(index % stores.len().max(1)).map(|store| {
             serde_json::json!({"type": "subscribe", "stores": {store: null}}).to_string()
         });
+        let stalls = behaviour.stall_every > 0 && index % behaviour.stall_every == 0;
         tokio::spawn(async move {
             loop {
-                if let Ok(mut socket) = connect(&url, &target, source).await {
+                if let Ok(mut socket) = connect(&url, &target, source, stalls).await {
                     let subscribed = match &subscribe {
                         Some(text) => {
                             socket.send(Message::text(text.clone())).await.is_ok()
@@ -33,7 +66,21 @@ pub async fn hold(url: &str, count: usize, source: &str, stores: &[String]) -> a
                     };
                     if subscribed {
                         live.fetch_add(1, Ordering::Relaxed);
-                        while let Some(Ok(_)) = socket.next().await {}
+                        if stalls {
+                            // Holds the socket and never reads again.
+                            std::future::pending::<()>().await;
+                        }
+                        while let Some(Ok(message)) = socket.next().await {
+                            if behaviour.measure
+                                && let Ok(text) = message.to_text()
+                                && let Some(scheduled) = scheduled_us(text)
+                            {
+                                let late = (now_us() - scheduled).max(1) as u64;
+                                if let Ok(mut histogram) = latencies.lock() {
+                                    histogram.saturating_record(late);
+                                }
+                            }
+                        }
                         live.fetch_sub(1, Ordering::Relaxed);
                     }
                 }
@@ -47,22 +94,22 @@ pub async fn hold(url: &str, count: usize, source: &str, stores: &[String]) -> a
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
-    // Stops when the runner closes our standard input.
-    let stdin_closed = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        while std::io::stdin()
-            .read_line(&mut line)
-            .map(|n| n > 0)
-            .unwrap_or(false)
-        {
-            line.clear();
-        }
-    });
-    tokio::pin!(stdin_closed);
+    // Commands from the runner; stops when it closes our standard input.
+    let mut commands = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut last = usize::MAX;
     loop {
         tokio::select! {
-            _ = &mut stdin_closed => return Ok(()),
+            line = commands.next_line() => match line {
+                Ok(Some(line)) if line.trim() == "report" => {
+                    let taken = latencies
+                        .lock()
+                        .map(|mut h| std::mem::replace(&mut *h, new_histogram()))
+                        .unwrap_or_else(|_| new_histogram());
+                    println!("report {}", encode(&taken));
+                }
+                Ok(Some(_)) => {}
+                _ => return Ok(()),
+            },
             _ = tokio::time::sleep(Duration::from_millis(50)) => {
                 let now = live.load(Ordering::Relaxed);
                 if now != last {
@@ -70,6 +117,52 @@ pub async fn hold(url: &str, count: usize, source: &str, stores: &[String]) -> a
                     last = now;
                 }
             }
+        }
+    }
+}
+
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or_default()
+}
+
+/// The `scheduled_us` of a load frame, without parsing the whole frame.
+pub fn scheduled_us(text: &str) -> Option<i64> {
+    const KEY: &str = "\"scheduled_us\":";
+    if !text.contains("\"load\"") {
+        return None;
+    }
+    let rest = &text[text.find(KEY)? + KEY.len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// `value:count` pairs of every recorded bucket, comma separated.
+pub fn encode(histogram: &Histogram<u64>) -> String {
+    histogram
+        .iter_recorded()
+        .map(|v| {
+            format!(
+                "{}:{}",
+                v.value_iterated_to(),
+                v.count_since_last_iteration()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Adds what `encode` wrote into `into`.
+pub fn decode_into(text: &str, into: &mut Histogram<u64>) {
+    for pair in text.split(',') {
+        if let Some((value, count)) = pair.split_once(':')
+            && let (Ok(value), Ok(count)) = (value.parse::<u64>(), count.parse::<u64>())
+        {
+            into.saturating_record_n(value, count);
         }
     }
 }
@@ -93,8 +186,12 @@ async fn connect(
     url: &str,
     target: &url_parts::Target,
     source: std::net::IpAddr,
+    stalls: bool,
 ) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
     let socket = TcpSocket::new_v4()?;
+    if stalls {
+        socket.set_recv_buffer_size(STALLED_RECEIVE_BUFFER)?;
+    }
     socket.bind(std::net::SocketAddr::new(source, 0))?;
     let stream = socket.connect(target.addr).await?;
     let (socket, _) = tokio_tungstenite::client_async_with_config(
@@ -124,5 +221,32 @@ pub mod url_parts {
                 addr: host.parse()?,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_load_frame_gives_its_schedule() {
+        let frame =
+            r#"{"type":"load","store":"S1","n":3,"scheduled_us":1700000000123456,"pad":"xx"}"#;
+        assert_eq!(scheduled_us(frame), Some(1_700_000_000_123_456));
+        assert_eq!(scheduled_us(r#"{"type":"event","seq":4}"#), None);
+    }
+
+    #[test]
+    fn histograms_cross_processes_intact() {
+        let mut sent = new_histogram();
+        for value in [5, 5, 900, 12_000, 3_000_000] {
+            sent.record(value).unwrap();
+        }
+        let mut merged = new_histogram();
+        decode_into(&encode(&sent), &mut merged);
+        decode_into(&encode(&sent), &mut merged);
+        assert_eq!(merged.len(), 10);
+        assert_eq!(merged.max(), sent.max());
+        assert_eq!(merged.value_at_quantile(0.5), sent.value_at_quantile(0.5));
     }
 }

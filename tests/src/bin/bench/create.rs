@@ -99,7 +99,7 @@ pub async fn run(plan: &Plan, database: &str, skus: &str) -> anyhow::Result<Vec<
     Ok(samples)
 }
 
-async fn seed(hub: &Hub, load: Load) -> anyhow::Result<()> {
+pub async fn seed(hub: &Hub, load: Load) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let send = |request: reqwest::RequestBuilder| async move {
         let answer = request.send().await?;
@@ -200,7 +200,7 @@ async fn listen(
 }
 
 /// One create; Ok(Some(number)) when held, Ok(None) when refused.
-async fn create_one(
+pub async fn create_one(
     client: &reqwest::Client,
     hub: &Endpoint,
     load: Load,
@@ -228,7 +228,7 @@ async fn create_one(
 }
 
 async fn run_hub(plan: &Plan, database_url: &str, load: Load, round: u32) -> anyhow::Result<Value> {
-    let hub = Hub::start(&plan.hub, database_url).await?;
+    let hub = Hub::start(&plan.hub, database_url, &[]).await?;
     let outcome = measure_hub(&hub, load, round).await;
     hub.stop().await;
     outcome
@@ -287,13 +287,13 @@ async fn measure_hub(hub: &Hub, load: Load, round: u32) -> anyhow::Result<Value>
 
 /// Where to send requests, cheap to hand to tasks.
 #[derive(Clone)]
-struct Endpoint {
+pub struct Endpoint {
     base: String,
     api_key: String,
 }
 
 impl Endpoint {
-    fn of(hub: &Hub) -> Endpoint {
+    pub fn of(hub: &Hub) -> Endpoint {
         Endpoint {
             base: hub.base.clone(),
             api_key: hub.api_key.clone(),

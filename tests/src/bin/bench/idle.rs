@@ -3,20 +3,17 @@
 //! is back. Baseline: the bare tokio-tungstenite server.
 
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use super::Mode;
+use super::clients::Behaviour;
+use super::fleet::Fleet;
 use super::measure::{Hub, Plan, Sample, cpu_time, free_port, progress, rss_kib};
-
-/// Fewer than the 19,000 sockets a process may hold here.
-const PER_PROCESS: usize = 9_500;
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Vec<Sample>> {
     let (count, hold) = match plan.mode {
@@ -36,72 +33,6 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Vec<Sample>> {
     Ok(samples)
 }
 
-/// Client processes and the live total they report.
-struct Clients {
-    children: Vec<Child>,
-    live: Vec<Arc<AtomicUsize>>,
-}
-
-impl Clients {
-    fn spawn(url: &str, count: usize, stores: &[&str]) -> anyhow::Result<Clients> {
-        let me = std::env::current_exe()?;
-        let mut children = Vec::new();
-        let mut live = Vec::new();
-        let processes = count.div_ceil(PER_PROCESS);
-        for index in 0..processes {
-            let share = count / processes + usize::from(index < count % processes);
-            let mut child = Command::new(&me)
-                .args(["ws-clients", "--url", url, "--count", &share.to_string()])
-                .args(["--source", &format!("127.0.0.{}", 2 + index)])
-                .args(["--stores", &stores.join(",")])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()?;
-            let counter = Arc::new(AtomicUsize::new(0));
-            let lines = BufReader::new(child.stdout.take().context("stdout")?);
-            let report = counter.clone();
-            tokio::spawn(async move {
-                let mut lines = lines.lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(n) = line.strip_prefix("live ").and_then(|n| n.parse().ok()) {
-                        report.store(n, Ordering::Relaxed);
-                    }
-                }
-            });
-            children.push(child);
-            live.push(counter);
-        }
-        Ok(Clients { children, live })
-    }
-
-    fn total(&self) -> usize {
-        self.live.iter().map(|l| l.load(Ordering::Relaxed)).sum()
-    }
-
-    async fn wait_for(
-        &self,
-        wanted: impl Fn(usize) -> bool,
-        limit: Duration,
-    ) -> anyhow::Result<()> {
-        let start = Instant::now();
-        while !wanted(self.total()) {
-            if start.elapsed() > limit {
-                bail!("clients: {} live after {limit:?}", self.total());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Ok(())
-    }
-
-    async fn stop(mut self) {
-        for child in &mut self.children {
-            drop(child.stdin.take());
-            let _ = child.kill().await;
-        }
-    }
-}
-
 /// Ramp, settle, hold: (ramp seconds, bytes per connection, idle CPU %).
 async fn ramp_and_hold(
     pid: u32,
@@ -109,10 +40,10 @@ async fn ramp_and_hold(
     count: usize,
     hold: Duration,
     stores: &[&str],
-) -> anyhow::Result<(Clients, f64, f64, f64)> {
+) -> anyhow::Result<(Fleet, f64, f64, f64)> {
     let before = rss_kib(pid)?;
     let start = Instant::now();
-    let clients = Clients::spawn(url, count, stores)?;
+    let clients = Fleet::spawn(url, count, stores, Behaviour::default())?;
     clients
         .wait_for(|n| n >= count, Duration::from_secs(180))
         .await?;
@@ -134,7 +65,7 @@ async fn hub_side(plan: &Plan, count: usize, hold: Duration, round: u32) -> anyh
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let url = format!("sqlite://{}/hub.db?mode=rwc", dir.display());
-    let mut hub = Hub::start(&plan.hub, &url).await?;
+    let mut hub = Hub::start(&plan.hub, &url, &[]).await?;
     let client = reqwest::Client::new();
     let made = client
         .put(format!("{}/api/v1/stores/IDLE", hub.base))

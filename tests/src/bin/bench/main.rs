@@ -3,10 +3,14 @@
 //! binary, as users run it) and its baseline alternately, A B A B, and
 //! measures both in the same run; see BENCHMARKS.md.
 
+mod broadcast;
 mod clients;
 mod create;
+mod fanout;
+mod fleet;
 mod idle;
 mod measure;
+mod push;
 mod raw;
 mod server;
 
@@ -76,6 +80,18 @@ enum Command {
         /// Store codes to subscribe to, one per client in turn.
         #[arg(long, value_delimiter = ',')]
         stores: Vec<String>,
+        /// Record the lateness of `load` frames (see `report` on stdin).
+        #[arg(long)]
+        measure: bool,
+        /// Every Nth client stops reading once subscribed (0: none).
+        #[arg(long, default_value_t = 0)]
+        stall_every: usize,
+    },
+    /// The fan-out baseline: a bare tokio-tungstenite broadcast server that
+    /// coalesces writes; `load RATE SECONDS BYTES` on stdin runs a phase.
+    WsBroadcast {
+        #[arg(long)]
+        bind: String,
     },
 }
 
@@ -112,7 +128,16 @@ fn main() -> ExitCode {
                 count,
                 source,
                 stores,
-            } => clients::hold(&url, count, &source, &stores).await,
+                measure,
+                stall_every,
+            } => {
+                let behaviour = clients::Behaviour {
+                    measure,
+                    stall_every,
+                };
+                clients::hold(&url, count, &source, &stores, behaviour).await
+            }
+            Command::WsBroadcast { bind } => broadcast::serve(&bind).await,
         }
     });
     match result {

@@ -44,6 +44,15 @@ pub async fn run_all(plan: Plan) -> anyhow::Result<()> {
     if plan.wants("idle") {
         samples.extend(super::idle::run(&plan).await?);
     }
+    if plan.wants("fanout") {
+        samples.extend(super::fanout::run(&plan).await?);
+    }
+    if plan.wants("slow") {
+        samples.extend(super::fanout::run_slow(&plan).await?);
+    }
+    if plan.wants("push") {
+        samples.extend(super::push::run(&plan).await?);
+    }
     for (database, skus) in super::create::variants(plan.mode) {
         let name = format!("create-{database}-{skus}");
         if plan.wants(&name) {
@@ -126,10 +135,15 @@ pub fn free_port() -> u16 {
 }
 
 impl Hub {
-    /// Starts `storehub serve` on a database URL, with an API key made by the CLI.
-    pub async fn start(binary: &Path, database_url: &str) -> anyhow::Result<Hub> {
+    /// Starts `storehub serve` on a database URL (plus any settings), with an
+    /// API key made by the CLI.
+    pub async fn start(
+        binary: &Path,
+        database_url: &str,
+        extra_env: &[(&str, &str)],
+    ) -> anyhow::Result<Hub> {
         let port = free_port();
-        let env = vec![
+        let mut env = vec![
             (
                 "STOREHUB_DATABASE__URL".to_string(),
                 database_url.to_string(),
@@ -150,6 +164,11 @@ impl Hub {
                 "1800".to_string(),
             ),
         ];
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.to_string())),
+        );
         let migrate = Command::new(binary)
             .arg("migrate")
             .envs(env.clone())
