@@ -8,19 +8,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use mobile_bridge::{PushError, PushMessage, PushSender, PushTarget};
 use rand::Rng;
 use schema::entities::outbox;
 use serde_json::{Value, json};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 use super::email::{MailError, Mailer};
 use super::{DEVICE_PUSH, SHOPPER_EMAIL, SHOPPER_PUSH, TEAM_ALERT, message};
 use crate::config::DeliverySettings;
 use crate::context::AppContext;
 use crate::store::{devices, outbox as queue};
+
+/// Most outcomes written in one transaction.
+const RECORD_BATCH: usize = 512;
+/// How long a claim waits for more free slots when few are free.
+const CLAIM_GATHER: Duration = Duration::from_millis(5);
+
+/// A claimed message and how its attempt went.
+type Delivered = (outbox::Model, Outcome);
 
 /// The senders the worker can use; any may be switched off.
 #[derive(Clone, Default)]
@@ -94,54 +100,84 @@ impl Worker {
         }
     }
 
-    /// Runs until the process (or test system) stops.
+    /// Runs until the process (or test system) stops. Claims as many due
+    /// messages as there are free delivery slots, so a slow push service
+    /// holds one slot, not a whole batch; outcomes are written in batches.
     pub async fn run(self) {
         let poll = Duration::from_millis(self.settings.poll_ms.max(10));
+        let concurrency = self.settings.concurrency.max(1);
+        let worker = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(concurrency));
+        let (done, outcomes) = mpsc::unbounded_channel();
+        actix_web::rt::spawn(worker.clone().record_outcomes(outcomes));
         loop {
-            match self.round().await {
-                Ok(0) => {
+            let Ok(first) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            if slots.available_permits() + 1 < concurrency.div_ceil(4) {
+                // Let a few more finish: one claim per freed slot would
+                // make a write transaction per message.
+                tokio::time::sleep(CLAIM_GATHER).await;
+            }
+            let mut permits = vec![first];
+            while let Ok(permit) = slots.clone().try_acquire_owned() {
+                permits.push(permit);
+            }
+            match worker.claim(permits.len()).await {
+                Ok(rows) if rows.is_empty() => {
+                    drop(permits);
                     tokio::select! {
-                        _ = self.wake.notified() => {}
+                        _ = worker.wake.notified() => {}
                         _ = tokio::time::sleep(poll) => {}
                     }
                 }
-                Ok(_) => {}
+                Ok(rows) => {
+                    for (row, permit) in rows.into_iter().zip(permits) {
+                        let (worker, done) = (worker.clone(), done.clone());
+                        actix_web::rt::spawn(async move {
+                            let outcome = worker.deliver(&row).await;
+                            let _ = done.send((row, outcome));
+                            drop(permit);
+                        });
+                    }
+                }
                 Err(err) => {
-                    tracing::warn!(error = %err, "outbox round failed; retrying");
+                    drop(permits);
+                    tracing::warn!(error = %err, "outbox claim failed; retrying");
                     tokio::time::sleep(poll).await;
                 }
             }
         }
     }
 
-    /// Claims and delivers one batch; returns how many were claimed.
-    pub async fn round(&self) -> Result<usize, sea_orm::DbErr> {
+    /// Claims up to `limit` due messages under a lease.
+    async fn claim(&self, limit: usize) -> Result<Vec<outbox::Model>, sea_orm::DbErr> {
         let now = self.ctx.clock.now();
         let lease =
             now + chrono::Duration::seconds(i64::try_from(self.settings.lease_secs).unwrap_or(60));
-        let batch = (self.settings.concurrency.max(1) * 4) as u64;
-        let claimed = {
-            let tx = self.ctx.db.write().await?;
-            let rows = queue::claim(&*tx, now, lease, batch).await?;
-            tx.commit().await?;
-            rows
-        };
-        let count = claimed.len();
-        let outcomes: Vec<(outbox::Model, Outcome)> = futures_util::stream::iter(claimed)
-            .map(|row| async move {
-                let outcome = self.deliver(&row).await;
-                (row, outcome)
-            })
-            .buffer_unordered(self.settings.concurrency.max(1))
-            .collect()
-            .await;
-        // One transaction for the whole batch: on SQLite every write waits
-        // for the single writer, and one commit per push capped throughput.
-        // A crash before it commits leaves the leases to expire: at least once.
-        if let Err(err) = self.record(&outcomes, lease).await {
-            tracing::warn!(count, error = %err, "could not record a batch of deliveries");
+        let tx = self.ctx.db.write().await?;
+        let rows = queue::claim(&*tx, now, lease, limit as u64).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Writes outcomes as they come, everything waiting in one transaction:
+    /// on SQLite every write waits for the single writer, and one commit
+    /// per push capped throughput. A crash before the commit leaves the
+    /// leases to expire, and those messages go again: at least once.
+    async fn record_outcomes(self: Arc<Self>, mut outcomes: mpsc::UnboundedReceiver<Delivered>) {
+        while let Some(first) = outcomes.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < RECORD_BATCH {
+                match outcomes.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            if let Err(err) = self.record(&batch).await {
+                tracing::warn!(count = batch.len(), error = %err, "could not record deliveries; they will go again");
+            }
         }
-        Ok(count)
     }
 
     async fn deliver(&self, row: &outbox::Model) -> Outcome {
@@ -341,11 +377,7 @@ impl Worker {
         }
     }
 
-    async fn record(
-        &self,
-        outcomes: &[(outbox::Model, Outcome)],
-        default_lease: DateTime<Utc>,
-    ) -> Result<(), sea_orm::DbErr> {
+    async fn record(&self, outcomes: &[Delivered]) -> Result<(), sea_orm::DbErr> {
         if outcomes.is_empty() {
             return Ok(());
         }
@@ -355,7 +387,9 @@ impl Worker {
             .collect();
         let tx = self.ctx.db.write().await?;
         for (row, settled) in &settled {
-            let lease_until = row.lease_until.unwrap_or(default_lease);
+            let Some(lease_until) = row.lease_until else {
+                continue;
+            };
             queue::settle(&*tx, row.id, lease_until, settled.clone()).await?;
         }
         tx.commit().await?;
