@@ -63,6 +63,8 @@ impl ReservationActor {
         match result {
             Ok(Some(row)) => match timers::next_due(&row) {
                 Some(due) => {
+                    // How far a restart's rebuild has got, among other things.
+                    metrics::counter!("storehub_timers_scheduled_total").increment(1);
                     let sleep = self.app.clock.sleep_until(due);
                     let handle = ctx.spawn(sleep.into_actor(self).map(|_, actor, ctx| {
                         actor.timer = None;

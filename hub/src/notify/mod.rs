@@ -65,6 +65,14 @@ pub struct Links {
     pub validation_url: Option<String>,
 }
 
+/// What an event's messages need besides its rows.
+pub struct Outgoing<'a> {
+    pub links: Links,
+    /// The store's settings in force (who hears team alerts).
+    pub settings: &'a crate::domain::settings::BusinessSettings,
+    pub now: DateTime<Utc>,
+}
+
 /// Queues the messages that follow `event`.
 pub async fn enqueue_for_event(
     conn: &impl ConnectionTrait,
@@ -72,9 +80,9 @@ pub async fn enqueue_for_event(
     reservation: &reservation::Model,
     customer: &customer::Model,
     store: &store::Model,
-    links: &Links,
-    now: DateTime<Utc>,
+    outgoing: &Outgoing<'_>,
 ) -> Result<(), ApiError> {
+    let (links, settings, now) = (&outgoing.links, outgoing.settings, outgoing.now);
     let prefix = format!("ev:{}:{}", event.store_id, event.seq);
     if let (Some(template), Some(email)) = (shopper_template(&event.kind), &customer.email) {
         let payload = json!({
@@ -96,8 +104,11 @@ pub async fn enqueue_for_event(
             now,
         )
         .await?;
-        // Pushes too, when the shopper opted in on the tracking page.
-        if crate::store::devices::count_for(conn, "reservation", reservation.id).await? > 0 {
+        // Pushes too, when the shopper opted in on the tracking page (never
+        // yet when it was just made).
+        if event.kind != "created"
+            && crate::store::devices::count_for(conn, "reservation", reservation.id).await? > 0
+        {
             outbox::enqueue(
                 conn,
                 SHOPPER_PUSH,
@@ -112,7 +123,6 @@ pub async fn enqueue_for_event(
     if supersedes_alerts(&event.kind, event) {
         // Phones still show "to handle": replace that notification (same
         // topic / collapse key) with who handled it.
-        let settings = crate::services::settings::effective(conn, Some(store.id)).await?;
         let people =
             recipients(conn, store, settings.alert_recipients, Audience::Team, now).await?;
         for person in &people {
@@ -132,7 +142,6 @@ pub async fn enqueue_for_event(
         }
     }
     if let Some(audience) = team_audience(&event.kind, reservation, event) {
-        let settings = crate::services::settings::effective(conn, Some(store.id)).await?;
         let people = recipients(conn, store, settings.alert_recipients, audience, now).await?;
         let base = json!({
             "kind": event.kind,

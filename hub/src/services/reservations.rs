@@ -17,7 +17,7 @@ use crate::domain::limits::check_limits;
 use crate::domain::reservation::{Action, State, transition};
 use crate::domain::tokens;
 use crate::error::ApiError;
-use crate::notify::{self, Links};
+use crate::notify::{self, Links, Outgoing};
 use crate::store::{
     self as db, events::EventActor, is_unique_violation, reservations::SearchFilter,
 };
@@ -621,11 +621,15 @@ async fn try_create(
         json!({ "source": caller.source() }),
     )
     .await?;
-    let links = Links {
-        tracking_url: ctx.tracking_url(&reservation.tracking_token),
-        validation_url: validation_token.as_deref().map(|t| ctx.validation_url(t)),
+    let outgoing = Outgoing {
+        links: Links {
+            tracking_url: ctx.tracking_url(&reservation.tracking_token),
+            validation_url: validation_token.as_deref().map(|t| ctx.validation_url(t)),
+        },
+        settings: &settings,
+        now,
     };
-    notify::enqueue_for_event(&*tx, &event, &reservation, &customer, &store, &links, now).await?;
+    notify::enqueue_for_event(&*tx, &event, &reservation, &customer, &store, &outgoing).await?;
 
     // The answer from the rows at hand: reading them back would hold the
     // (SQLite) writer's turn for three more statements.
@@ -849,11 +853,16 @@ pub async fn apply(
         was_set_aside: current.was_set_aside || to == State::SetAside,
         ..current.clone()
     };
-    let links = Links {
-        tracking_url: ctx.tracking_url(&current.tracking_token),
-        validation_url: None,
+    let settings = super::settings::effective(conn, Some(store.id)).await?;
+    let outgoing = Outgoing {
+        links: Links {
+            tracking_url: ctx.tracking_url(&current.tracking_token),
+            validation_url: None,
+        },
+        settings: &settings,
+        now,
     };
-    notify::enqueue_for_event(conn, &event, &updated, &customer, &store, &links, now).await?;
+    notify::enqueue_for_event(conn, &event, &updated, &customer, &store, &outgoing).await?;
     metrics::counter!("storehub_reservation_changes_total", "to" => to.as_str()).increment(1);
     Ok(event)
 }

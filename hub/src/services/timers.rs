@@ -13,7 +13,7 @@ use crate::context::AppContext;
 use crate::domain::reservation::{Action, State};
 use crate::domain::timers::{Timer, TimerFields, next_timer};
 use crate::error::ApiError;
-use crate::notify::{self, Links};
+use crate::notify::{self, Links, Outgoing};
 use crate::store::{self as db, events::EventActor};
 
 /// Firings handled in one call before yielding, so a long outage cannot
@@ -107,20 +107,16 @@ async fn record_event(
     let customer = db::customers::find_by_id(conn, current.customer_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
-    let links = Links {
-        tracking_url: ctx.tracking_url(&current.tracking_token),
-        validation_url: None,
+    let settings = super::settings::effective(conn, Some(store.id)).await?;
+    let outgoing = Outgoing {
+        links: Links {
+            tracking_url: ctx.tracking_url(&current.tracking_token),
+            validation_url: None,
+        },
+        settings: &settings,
+        now: ctx.clock.now(),
     };
-    notify::enqueue_for_event(
-        conn,
-        &event,
-        current,
-        &customer,
-        &store,
-        &links,
-        ctx.clock.now(),
-    )
-    .await?;
+    notify::enqueue_for_event(conn, &event, current, &customer, &store, &outgoing).await?;
     Ok(event)
 }
 

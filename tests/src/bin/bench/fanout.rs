@@ -40,7 +40,7 @@ fn sizes(mode: Mode) -> Sizes {
         Mode::Quick => Sizes {
             stores: 100,
             rates: vec![2_000, 20_000, 100_000, 300_000],
-            phase: Duration::from_secs(3),
+            phase: Duration::from_secs(2),
             slow_rate: 50_000,
             slow_phase: Duration::from_secs(10),
         },

@@ -13,6 +13,7 @@ mod measure;
 mod push;
 mod raw;
 mod server;
+mod timers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +88,12 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         stall_every: usize,
     },
+    /// The timers baseline: a tokio `DelayQueue` with COUNT entries due at
+    /// 20,000 per second; prints its figures as one JSON line.
+    DelayQueue {
+        #[arg(long)]
+        count: u64,
+    },
     /// The fan-out baseline: a bare tokio-tungstenite broadcast server that
     /// coalesces writes; `load RATE SECONDS BYTES` on stdin runs a phase.
     WsBroadcast {
@@ -138,6 +145,7 @@ fn main() -> ExitCode {
                 clients::hold(&url, count, &source, &stores, behaviour).await
             }
             Command::WsBroadcast { bind } => broadcast::serve(&bind).await,
+            Command::DelayQueue { count } => timers::delay_queue(count).await,
         }
     });
     match result {

@@ -53,6 +53,9 @@ pub async fn run_all(plan: Plan) -> anyhow::Result<()> {
     if plan.wants("push") {
         samples.extend(super::push::run(&plan).await?);
     }
+    if plan.wants("timers") {
+        samples.extend(super::timers::run(&plan).await?);
+    }
     for (database, skus) in super::create::variants(plan.mode) {
         let name = format!("create-{database}-{skus}");
         if plan.wants(&name) {
@@ -224,6 +227,11 @@ impl Hub {
     /// Stops it (SIGKILL: a crash) and starts it again on the same port and database.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.child.kill().await?;
+        self.start_again().await
+    }
+
+    /// Starts it again after it was stopped (same port and database).
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
         self.child = spawn_serve(&self.binary, &self.env)?;
         self.wait_ready().await
     }

@@ -165,7 +165,7 @@ fn distinct(received: &Shared) -> u64 {
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Vec<Sample>> {
     let reservations = match plan.mode {
-        Mode::Quick => 150,
+        Mode::Quick => 60,
         Mode::Full => 600,
     };
     let mut samples = Vec::new();
