@@ -63,14 +63,19 @@ impl Actor for Directory {
     fn started(&mut self, ctx: &mut Context<Self>) {
         // Rebuild every live reservation's timers before handling anything.
         let app = self.app.clone();
-        let work = async move { db::reservations::live_ids(app.db.conn()).await };
+        let work = async move { db::reservations::live_timers(app.db.conn()).await };
         ctx.wait(
             work.into_actor(self)
                 .map(|result, directory, ctx| match result {
                     Ok(live) => {
                         tracing::info!(reservations = live.len(), "rebuilding reservation timers");
-                        for (id, _) in live {
-                            directory.start_reservation(id, ctx);
+                        for row in live {
+                            let due = crate::services::timers::next_due_of(&row);
+                            let addr =
+                                ReservationActor::new(row.id, directory.app.clone(), ctx.address())
+                                    .first_due(due)
+                                    .start();
+                            directory.reservations.insert(row.id, addr);
                         }
                     }
                     Err(err) => {

@@ -4,6 +4,7 @@
 //! sleeps until the next one, and stops when nothing is left.
 
 use actix::prelude::*;
+use chrono::{DateTime, Utc};
 
 use super::directory::{Directory, Finished};
 use crate::context::AppContext;
@@ -30,6 +31,9 @@ pub struct ReservationActor {
     app: AppContext,
     directory: Addr<Directory>,
     timer: Option<SpawnHandle>,
+    /// Known at boot from the rebuild query: sleep until then without
+    /// reading the row first.
+    first_due: Option<DateTime<Utc>>,
 }
 
 impl ReservationActor {
@@ -39,7 +43,23 @@ impl ReservationActor {
             app,
             directory,
             timer: None,
+            first_due: None,
         }
+    }
+
+    pub fn first_due(mut self, due: Option<DateTime<Utc>>) -> Self {
+        self.first_due = due;
+        self
+    }
+
+    /// Sleeps until `due`, then fires and reschedules.
+    fn sleep_until(&mut self, due: DateTime<Utc>, ctx: &mut Context<Self>) {
+        let sleep = self.app.clock.sleep_until(due);
+        let handle = ctx.spawn(sleep.into_actor(self).map(|_, actor, ctx| {
+            actor.timer = None;
+            actor.refresh(ctx);
+        }));
+        self.timer = Some(handle);
     }
 
     /// The work of a refresh: fire what is due, then read the row back.
@@ -63,14 +83,8 @@ impl ReservationActor {
         match result {
             Ok(Some(row)) => match timers::next_due(&row) {
                 Some(due) => {
-                    // How far a restart's rebuild has got, among other things.
                     metrics::counter!("storehub_timers_scheduled_total").increment(1);
-                    let sleep = self.app.clock.sleep_until(due);
-                    let handle = ctx.spawn(sleep.into_actor(self).map(|_, actor, ctx| {
-                        actor.timer = None;
-                        actor.refresh(ctx);
-                    }));
-                    self.timer = Some(handle);
+                    self.sleep_until(due, ctx);
                 }
                 None => ctx.stop(),
             },
@@ -102,7 +116,14 @@ impl Actor for ReservationActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.refresh(ctx);
+        match self.first_due.take() {
+            Some(due) if due > self.app.clock.now() => {
+                // How far a restart's rebuild has got, among other things.
+                metrics::counter!("storehub_timers_scheduled_total").increment(1);
+                self.sleep_until(due, ctx);
+            }
+            _ => self.refresh(ctx),
+        }
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {

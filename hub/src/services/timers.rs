@@ -32,6 +32,20 @@ pub fn timer_fields(r: &reservation::Model) -> Option<TimerFields> {
     })
 }
 
+/// The next due time from the boot rebuild's columns.
+pub fn next_due_of(live: &db::reservations::LiveTimers) -> Option<DateTime<Utc>> {
+    let fields = TimerFields {
+        state: State::parse(&live.state)?,
+        next_reminder_at: live.next_reminder_at,
+        confirm_by: live.confirm_by,
+        overdue_notified: live.overdue_notified_at.is_some(),
+        validate_by: live.validate_by,
+        pickup_by: live.pickup_by,
+        pickup_reminder_at: live.pickup_reminder_at,
+    };
+    next_timer(&fields).map(|(at, _)| at)
+}
+
 /// The next due time of a reservation, if it still has one.
 pub fn next_due(r: &reservation::Model) -> Option<DateTime<Utc>> {
     timer_fields(r)

@@ -119,18 +119,42 @@ pub async fn mark_overdue(
     Ok(result.rows_affected == 1)
 }
 
-/// Every reservation that still has a timer (open ones), for the boot rebuild.
-pub async fn live_ids(conn: &impl ConnectionTrait) -> Result<Vec<(i64, i64)>, DbErr> {
+/// The columns that decide an open reservation's timers.
+#[derive(Debug, sea_orm::FromQueryResult)]
+pub struct LiveTimers {
+    pub id: i64,
+    pub state: String,
+    pub next_reminder_at: Option<DateTime<Utc>>,
+    pub confirm_by: Option<DateTime<Utc>>,
+    pub overdue_notified_at: Option<DateTime<Utc>>,
+    pub validate_by: Option<DateTime<Utc>>,
+    pub pickup_by: Option<DateTime<Utc>>,
+    pub pickup_reminder_at: Option<DateTime<Utc>>,
+}
+
+/// Every reservation that still has a timer (open ones), for the boot
+/// rebuild: one query with only what the timers need, so no actor has to
+/// read its row before its first due time.
+pub async fn live_timers(conn: &impl ConnectionTrait) -> Result<Vec<LiveTimers>, DbErr> {
+    use reservation::Column as C;
     reservation::Entity::find()
         .select_only()
-        .column(reservation::Column::Id)
-        .column(reservation::Column::StoreId)
-        .filter(reservation::Column::State.is_in([
+        .columns([
+            C::Id,
+            C::State,
+            C::NextReminderAt,
+            C::ConfirmBy,
+            C::OverdueNotifiedAt,
+            C::ValidateBy,
+            C::PickupBy,
+            C::PickupReminderAt,
+        ])
+        .filter(C::State.is_in([
             State::AwaitingValidation.as_str(),
             State::Pending.as_str(),
             State::SetAside.as_str(),
         ]))
-        .into_tuple()
+        .into_model::<LiveTimers>()
         .all(conn)
         .await
 }
