@@ -25,6 +25,15 @@ const RECORD_BATCH: usize = 512;
 /// How long a claim waits for more free slots when few are free.
 const CLAIM_GATHER: Duration = Duration::from_millis(5);
 
+/// Where one device's push goes, as stored in its outbox row.
+#[derive(serde::Deserialize)]
+struct DeviceTarget {
+    transport: String,
+    address: String,
+    p256dh: Option<String>,
+    auth: Option<String>,
+}
+
 /// A claimed message and how its attempt went.
 type Delivered = (outbox::Model, Outcome);
 
@@ -267,7 +276,17 @@ impl Worker {
         let write = async {
             let tx = self.ctx.db.write().await?;
             for device in &targets {
-                let child = json!({ "device_id": device.id, "message": push });
+                // The target travels with the row: no device read per push.
+                let child = json!({
+                    "device_id": device.id,
+                    "message": push,
+                    "device": {
+                        "transport": device.transport,
+                        "address": device.address,
+                        "p256dh": device.p256dh,
+                        "auth": device.auth,
+                    },
+                });
                 let key = format!("{}:dev:{}", row.dedup_key, device.id);
                 queue::enqueue(&*tx, DEVICE_PUSH, &key, child, row.reservation_id, now).await?;
             }
@@ -291,29 +310,38 @@ impl Worker {
             Ok(message) => message,
             Err(err) => return Outcome::Failed(format!("unreadable push: {err}")),
         };
-        let device = match devices::find(self.ctx.db.conn(), device_id).await {
-            Ok(Some(device)) => device,
-            Ok(None) => return Outcome::Gone("device was removed".into()),
-            Err(err) => {
-                return Outcome::Retry {
-                    reason: err.to_string(),
-                    after_seconds: None,
-                };
-            }
+        let device = match serde_json::from_value::<DeviceTarget>(payload["device"].clone()) {
+            Ok(device) => device,
+            // Rows queued before the target travelled with them.
+            Err(_) => match devices::find(self.ctx.db.conn(), device_id).await {
+                Ok(Some(device)) => DeviceTarget {
+                    transport: device.transport,
+                    address: device.address,
+                    p256dh: device.p256dh,
+                    auth: device.auth,
+                },
+                Ok(None) => return Outcome::Gone("device was removed".into()),
+                Err(err) => {
+                    return Outcome::Retry {
+                        reason: err.to_string(),
+                        after_seconds: None,
+                    };
+                }
+            },
         };
         let (sender, target) = match device.transport.as_str() {
             "web_push" => (
                 &self.senders.web_push,
                 PushTarget::WebPush {
-                    endpoint: device.address.clone(),
-                    p256dh: device.p256dh.clone().unwrap_or_default(),
-                    auth: device.auth.clone().unwrap_or_default(),
+                    endpoint: device.address,
+                    p256dh: device.p256dh.unwrap_or_default(),
+                    auth: device.auth.unwrap_or_default(),
                 },
             ),
             _ => (
                 &self.senders.fcm,
                 PushTarget::Fcm {
-                    token: device.address.clone(),
+                    token: device.address,
                 },
             ),
         };
@@ -324,7 +352,7 @@ impl Worker {
             Ok(()) => Outcome::Sent,
             Err(PushError::Gone(reason)) => {
                 // The push service forgot this device: so do we.
-                let _ = self.forget_device(device.id).await;
+                let _ = self.forget_device(device_id).await;
                 Outcome::Gone(format!("subscription gone ({reason}); device removed"))
             }
             Err(other) => other.into(),
