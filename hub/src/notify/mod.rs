@@ -73,6 +73,25 @@ pub struct Outgoing<'a> {
     pub now: DateTime<Utc>,
 }
 
+impl<'a> Outgoing<'a> {
+    /// For any event after the making: the tracking link, no validation link.
+    pub fn tracking(
+        ctx: &crate::context::AppContext,
+        reservation: &reservation::Model,
+        settings: &'a crate::domain::settings::BusinessSettings,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Outgoing {
+            links: Links {
+                tracking_url: ctx.tracking_url(&reservation.tracking_token),
+                validation_url: None,
+            },
+            settings,
+            now,
+        }
+    }
+}
+
 /// Queues the messages that follow `event`.
 pub async fn enqueue_for_event(
     conn: &impl ConnectionTrait,

@@ -854,14 +854,7 @@ pub async fn apply(
         ..current.clone()
     };
     let settings = super::settings::effective(conn, Some(store.id)).await?;
-    let outgoing = Outgoing {
-        links: Links {
-            tracking_url: ctx.tracking_url(&current.tracking_token),
-            validation_url: None,
-        },
-        settings: &settings,
-        now,
-    };
+    let outgoing = Outgoing::tracking(ctx, current, &settings, now);
     notify::enqueue_for_event(conn, &event, &updated, &customer, &store, &outgoing).await?;
     metrics::counter!("storehub_reservation_changes_total", "to" => to.as_str()).increment(1);
     Ok(event)

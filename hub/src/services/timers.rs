@@ -13,7 +13,7 @@ use crate::context::AppContext;
 use crate::domain::reservation::{Action, State};
 use crate::domain::timers::{Timer, TimerFields, next_timer};
 use crate::error::ApiError;
-use crate::notify::{self, Links, Outgoing};
+use crate::notify::{self, Outgoing};
 use crate::store::{self as db, events::EventActor};
 
 /// Firings handled in one call before yielding, so a long outage cannot
@@ -122,14 +122,7 @@ async fn record_event(
         .await?
         .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
     let settings = super::settings::effective(conn, Some(store.id)).await?;
-    let outgoing = Outgoing {
-        links: Links {
-            tracking_url: ctx.tracking_url(&current.tracking_token),
-            validation_url: None,
-        },
-        settings: &settings,
-        now: ctx.clock.now(),
-    };
+    let outgoing = Outgoing::tracking(ctx, current, &settings, ctx.clock.now());
     notify::enqueue_for_event(conn, &event, current, &customer, &store, &outgoing).await?;
     Ok(event)
 }

@@ -14,7 +14,7 @@ use super::reservations::{Ending, end, load};
 use crate::context::AppContext;
 use crate::domain::reservation::{Action, State, transition};
 use crate::error::ApiError;
-use crate::notify::{self, Links, Outgoing};
+use crate::notify::{self, Outgoing};
 use crate::store::{self as db, events::EventActor};
 
 fn unknown_token() -> ApiError {
@@ -222,14 +222,7 @@ pub async fn validate(ctx: &AppContext, token: &str) -> Result<ValidationResult,
         state: to.as_str().to_string(),
         ..current.clone()
     };
-    let outgoing = Outgoing {
-        links: Links {
-            tracking_url: ctx.tracking_url(&current.tracking_token),
-            validation_url: None,
-        },
-        settings: &settings,
-        now,
-    };
+    let outgoing = Outgoing::tracking(ctx, &current, &settings, now);
     notify::enqueue_for_event(&*tx, &event, &updated, &customer, &store, &outgoing).await?;
     tx.commit().await?;
     ctx.publish(vec![event]);
