@@ -7,19 +7,17 @@
 //! reading), against the same run with no one frozen: the hub's memory per
 //! frozen connection and the healthy clients' lateness.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use hdrhistogram::Histogram;
 use serde_json::{Map, Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use tokio::io::AsyncWriteExt;
 
 use super::Mode;
 use super::clients::Behaviour;
 use super::fleet::Fleet;
-use super::measure::{Hub, Plan, Sample, cpu_time, free_port, progress, rss_kib};
+use super::measure::{Baseline, Hub, Plan, Sample, Scratch, cpu_time, progress, rss_kib};
 
 const STAFF_PER_STORE: usize = 10;
 /// About an event frame with one article.
@@ -99,17 +97,15 @@ pub async fn run_slow(plan: &Plan) -> anyhow::Result<Vec<Sample>> {
 }
 
 /// A hub with the load generator on and `stores` stores.
-async fn hub_with_stores(plan: &Plan, stores: &[String], round: u32) -> anyhow::Result<Hub> {
-    let dir = std::env::temp_dir().join(format!(
-        "storehub-bench-fanout-{}-{round}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let url = format!("sqlite://{}/hub.db?mode=rwc", dir.display());
+async fn hub_with_stores(
+    plan: &Plan,
+    stores: &[String],
+    round: u32,
+) -> anyhow::Result<(Hub, Scratch)> {
+    let scratch = Scratch::new("fanout", round)?;
     let hub = Hub::start(
         &plan.hub,
-        &url,
+        &scratch.url,
         &[
             ("STOREHUB_REALTIME__LOAD_GENERATOR", "true"),
             // A frozen phone's backlog then sits in the hub, where it is
@@ -134,7 +130,7 @@ async fn hub_with_stores(plan: &Plan, stores: &[String], round: u32) -> anyhow::
     if made.iter().any(|ok| !matches!(ok, Ok(true))) {
         bail!("could not make the fan-out stores");
     }
-    Ok(hub)
+    Ok((hub, scratch))
 }
 
 use futures_util::StreamExt;
@@ -206,7 +202,7 @@ where
 
 async fn hub_side(plan: &Plan, sizes: &Sizes, round: u32) -> anyhow::Result<Sample> {
     let stores = store_codes(sizes.stores);
-    let hub = hub_with_stores(plan, &stores, round).await?;
+    let (hub, _scratch) = hub_with_stores(plan, &stores, round).await?;
     let token = hub.admin_token(&stores[0]).await?;
     let ws = format!("ws://127.0.0.1:{}/api/v1/ws?token={token}", hub.port);
     let codes: Vec<&str> = stores.iter().map(String::as_str).collect();
@@ -272,20 +268,13 @@ async fn dropped_slow(hub: &Hub) -> anyhow::Result<f64> {
 }
 
 async fn baseline_side(sizes: &Sizes, round: u32) -> anyhow::Result<Sample> {
-    let port = free_port();
-    let mut server = Command::new(std::env::current_exe()?)
-        .args(["ws-broadcast", "--bind", &format!("127.0.0.1:{port}")])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let mut lines = BufReader::new(server.stdout.take().context("stdout")?).lines();
-    lines
-        .next_line()
-        .await?
-        .context("the broadcast server did not start")?;
+    let Baseline {
+        child: mut server,
+        port,
+        pid,
+        mut lines,
+    } = Baseline::start("ws-broadcast").await?;
     let mut commands = server.stdin.take().context("stdin")?;
-    let pid = server.id().context("pid")?;
     let stores = store_codes(sizes.stores);
     let codes: Vec<&str> = stores.iter().map(String::as_str).collect();
     let count = sizes.stores * STAFF_PER_STORE;
@@ -340,7 +329,7 @@ async fn slow_side(
     healthy_growth_kib: f64,
 ) -> anyhow::Result<Sample> {
     let stores = store_codes(sizes.stores);
-    let hub = hub_with_stores(plan, &stores, round).await?;
+    let (hub, _scratch) = hub_with_stores(plan, &stores, round).await?;
     let token = hub.admin_token(&stores[0]).await?;
     let ws = format!("ws://127.0.0.1:{}/api/v1/ws?token={token}", hub.port);
     let codes: Vec<&str> = stores.iter().map(String::as_str).collect();

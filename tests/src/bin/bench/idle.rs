@@ -2,18 +2,15 @@
 //! memory and CPU; on the hub, crash it and time how long until every client
 //! is back. Baseline: the bare tokio-tungstenite server.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 use super::Mode;
 use super::clients::Behaviour;
 use super::fleet::Fleet;
-use super::measure::{Hub, Plan, Sample, cpu_time, free_port, progress, rss_kib};
+use super::measure::{Baseline, Hub, Plan, Sample, Scratch, cpu_time, progress, rss_kib};
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Vec<Sample>> {
     let (count, hold) = match plan.mode {
@@ -58,14 +55,8 @@ async fn ramp_and_hold(
 }
 
 async fn hub_side(plan: &Plan, count: usize, hold: Duration, round: u32) -> anyhow::Result<Sample> {
-    let dir = std::env::temp_dir().join(format!(
-        "storehub-bench-idle-{}-{round}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let url = format!("sqlite://{}/hub.db?mode=rwc", dir.display());
-    let mut hub = Hub::start(&plan.hub, &url, &[]).await?;
+    let scratch = Scratch::new("idle", round)?;
+    let mut hub = Hub::start(&plan.hub, &scratch.url, &[]).await?;
     let client = reqwest::Client::new();
     let made = client
         .put(format!("{}/api/v1/stores/IDLE", hub.base))
@@ -93,7 +84,6 @@ async fn hub_side(plan: &Plan, count: usize, hold: Duration, round: u32) -> anyh
     let reconnect = crash.elapsed().as_secs_f64();
     clients.stop().await;
     hub.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(Sample {
         scenario: format!("idle-{count}"),
         side: "hub",
@@ -108,23 +98,13 @@ async fn hub_side(plan: &Plan, count: usize, hold: Duration, round: u32) -> anyh
 }
 
 async fn baseline_side(count: usize, hold: Duration, round: u32) -> anyhow::Result<Sample> {
-    let port = free_port();
-    let mut server = Command::new(std::env::current_exe()?)
-        .args(["ws-server", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let mut lines = BufReader::new(server.stdout.take().context("stdout")?).lines();
-    lines
-        .next_line()
-        .await?
-        .context("the baseline server did not start")?;
-    let pid = server.id().context("pid")?;
-    let ws = format!("ws://127.0.0.1:{port}/");
+    let mut server = Baseline::start("ws-server").await?;
+    let pid = server.pid;
+    let ws = format!("ws://127.0.0.1:{}/", server.port);
     let (clients, ramp, per_connection, cpu) =
         ramp_and_hold(pid, &ws, count, hold, &["IDLE"]).await?;
     clients.stop().await;
-    let _ = server.kill().await;
+    let _ = server.child.kill().await;
     Ok(Sample {
         scenario: format!("idle-{count}"),
         side: "baseline",

@@ -121,6 +121,66 @@ pub fn percentiles(mut latencies: Vec<Duration>) -> Value {
 
 // ---- the hub as users run it
 
+/// A fresh directory for one run's SQLite database; removed when dropped.
+pub struct Scratch {
+    pub dir: PathBuf,
+    pub url: String,
+}
+
+impl Scratch {
+    pub fn new(scenario: &str, round: u32) -> anyhow::Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!(
+            "storehub-bench-{scenario}-{}-{round}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let url = format!("sqlite://{}/hub.db?mode=rwc", dir.display());
+        Ok(Scratch { dir, url })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One of this binary's baseline servers (`ws-server`, `ws-broadcast`) on a
+/// free port, started and listening.
+pub struct Baseline {
+    pub child: Child,
+    pub port: u16,
+    pub pid: u32,
+    /// Its standard output after the `listening` line.
+    pub lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Baseline {
+    pub async fn start(subcommand: &str) -> anyhow::Result<Baseline> {
+        use tokio::io::AsyncBufReadExt;
+        let port = free_port();
+        let mut child = Command::new(std::env::current_exe()?)
+            .args([subcommand, "--bind", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().context("stdout")?).lines();
+        lines
+            .next_line()
+            .await?
+            .with_context(|| format!("`bench {subcommand}` did not start"))?;
+        let pid = child.id().context("pid")?;
+        Ok(Baseline {
+            child,
+            port,
+            pid,
+            lines,
+        })
+    }
+}
+
 pub struct Hub {
     pub child: Child,
     pub base: String,

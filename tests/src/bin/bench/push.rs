@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::Mode;
 use super::create::{self, Endpoint, Load, STORE};
-use super::measure::{Hub, Plan, Sample, cpu_time, progress};
+use super::measure::{Hub, Plan, Sample, Scratch, cpu_time, progress};
 
 /// Devices per transport; ids 0..20 are Web Push, 20..40 FCM.
 const DEVICES_PER_TRANSPORT: u64 = 20;
@@ -198,16 +198,11 @@ async fn hub_side(plan: &Plan, reservations: u64, round: u32) -> anyhow::Result<
     let received: Shared = Arc::default();
     let port = start_services(received.clone())?;
     let base = format!("http://127.0.0.1:{port}");
-    let dir = std::env::temp_dir().join(format!(
-        "storehub-bench-push-{}-{round}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let credentials = dir.join("fcm.json");
+    let scratch = Scratch::new("push", round)?;
+    let credentials = scratch.dir.join("fcm.json");
     write_fcm_credentials(&credentials, &base)?;
     let vapid = mobile_bridge::webpush::generate_vapid_keys().map_err(anyhow::Error::msg)?;
-    let url = format!("sqlite://{}/hub.db?mode=rwc", dir.display());
+    let url = scratch.url.clone();
     let credentials_path = credentials.display().to_string();
     let mut hub = Hub::start(
         &plan.hub,
@@ -266,7 +261,6 @@ async fn hub_side(plan: &Plan, reservations: u64, round: u32) -> anyhow::Result<
         .map(|r| (r.accepted_total, r.accepted.len() as u64))
         .unwrap_or_default();
     hub.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
     if let Err(err) = outcome {
         progress(&format!("push: {err}"));
     }

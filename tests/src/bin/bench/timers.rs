@@ -25,7 +25,7 @@ use tokio::process::Command;
 use super::Mode;
 use super::clients::new_histogram;
 use super::create::{self, Endpoint, Load, STORE};
-use super::measure::{Hub, Plan, Sample, progress, rss_kib};
+use super::measure::{Hub, Plan, Sample, Scratch, progress, rss_kib};
 
 /// The rate the reminders fall due at.
 const FIRES_PER_SEC: u64 = 20_000;
@@ -76,13 +76,8 @@ fn sql_time(base_ms: i64, offset_ms: &str) -> String {
 }
 
 async fn hub_side(plan: &Plan, count: u64, round: u32) -> anyhow::Result<Value> {
-    let dir = std::env::temp_dir().join(format!(
-        "storehub-bench-timers-{}-{round}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let url = format!("sqlite://{}/hub.db?mode=rwc", dir.display());
+    let scratch = Scratch::new("timers", round)?;
+    let url = scratch.url.clone();
     let mut hub = Hub::start(&plan.hub, &url, &[]).await?;
     let load = Load {
         skus: 1,
@@ -154,7 +149,6 @@ async fn hub_side(plan: &Plan, count: u64, round: u32) -> anyhow::Result<Value> 
         }
     }
     hub.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
     let ms = |q: f64| lags.value_at_quantile(q) as f64 / 1000.0;
     Ok(json!({
         "rebuild_secs": rebuild_secs,
