@@ -35,17 +35,31 @@ pub struct AppContext {
 /// Events a transaction committed, in the order it appended them.
 #[derive(actix::Message, Debug, Clone)]
 #[rtype(result = "()")]
-pub struct Committed(pub Vec<reservation_event::Model>);
+pub struct Committed {
+    pub events: Vec<reservation_event::Model>,
+    /// Fired by the timers: the reservation actors learn their new row from
+    /// the firing queue's answer, so they need no refresh.
+    pub by_timers: bool,
+}
 
 impl AppContext {
     /// Tells the live side about committed events. Call after `commit`.
     pub fn publish(&self, events: Vec<reservation_event::Model>) {
+        self.publish_from(events, false);
+    }
+
+    /// `publish` for the events the timers fired.
+    pub fn publish_fired(&self, events: Vec<reservation_event::Model>) {
+        self.publish_from(events, true);
+    }
+
+    fn publish_from(&self, events: Vec<reservation_event::Model>, by_timers: bool) {
         if events.is_empty() {
             return;
         }
         self.delivery_wake.notify_one();
         if let Some(directory) = self.directory.get() {
-            directory.do_send(Committed(events));
+            directory.do_send(Committed { events, by_timers });
         }
     }
 

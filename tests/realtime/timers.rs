@@ -286,3 +286,78 @@ async fn a_crashed_reservation_actor_is_restarted_from_the_database() {
         .unwrap();
     assert_eq!(counts.reservations, 1);
 }
+
+#[actix_web::test]
+async fn timers_due_together_fire_once_each_and_a_broken_store_holds_back_no_other() {
+    use sea_orm::ConnectionTrait;
+
+    let app = spawn_app().await;
+    app.shop_with_stock(30).await;
+    app.seed_store("LYO01").await;
+    assert_eq!(app.set_stock("LYO01", "SKU1", 5).await.status, 200);
+    let mut paris = Vec::new();
+    for n in 0..25 {
+        let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("p{n}")));
+        paris.push(
+            app.reserve(&body, None).await.body["number"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let mut lyon = Vec::new();
+    for n in 0..3 {
+        let body = reservation_body("LYO01", "SKU1", 1, identified(&format!("l{n}")));
+        lyon.push(
+            app.reserve(&body, None).await.body["number"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    // Lyon's reminders cannot be computed: their firings fail, and the
+    // transaction they share with Paris's must not take Paris's down.
+    let conn = app.ctx.db.conn();
+    let hours: String = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT opening_hours FROM stores WHERE code = 'LYO01'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "opening_hours")
+        .unwrap();
+    conn.execute_unprepared("UPDATE stores SET opening_hours = 'broken' WHERE code = 'LYO01'")
+        .await
+        .unwrap();
+
+    // All 28 reminders fall due at the same instant.
+    app.advance_and_settle(Duration::minutes(21)).await;
+    for number in &paris {
+        assert_eq!(
+            events_of(&app, number, "reminder").await.len(),
+            1,
+            "{number}"
+        );
+    }
+    for number in &lyon {
+        assert!(
+            events_of(&app, number, "reminder").await.is_empty(),
+            "{number}"
+        );
+    }
+
+    // Repaired: Lyon's fire once, late, and Paris's do not fire again.
+    let repair = format!(
+        "UPDATE stores SET opening_hours = '{}' WHERE code = 'LYO01'",
+        hours.replace('\'', "''")
+    );
+    conn.execute_unprepared(&repair).await.unwrap();
+    app.settle().await;
+    for number in paris.iter().chain(&lyon) {
+        let reminders = events_of(&app, number, "reminder").await;
+        assert_eq!(reminders.len(), 1, "{number}: {reminders:?}");
+        assert_eq!(reminders[0]["at"], "2026-11-25T09:20:00Z");
+    }
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use futures_util::future::join_all;
 
+use super::firing::FiringQueue;
 use super::reservation::{FireNow, Refresh, ReservationActor};
 use super::store::{Publish, StoreActor};
 use crate::context::{AppContext, Committed};
@@ -18,6 +19,7 @@ const SUPERVISE_EVERY: Duration = Duration::from_secs(2);
 
 pub struct Directory {
     app: AppContext,
+    firing: Addr<FiringQueue>,
     stores: HashMap<i64, Addr<StoreActor>>,
     reservations: HashMap<i64, Addr<ReservationActor>>,
 }
@@ -25,6 +27,7 @@ pub struct Directory {
 impl Directory {
     pub fn new(app: AppContext) -> Self {
         Self {
+            firing: FiringQueue::new(app.clone()).start(),
             app,
             stores: HashMap::new(),
             reservations: HashMap::new(),
@@ -32,9 +35,18 @@ impl Directory {
     }
 
     fn start_reservation(&mut self, id: i64, ctx: &mut Context<Self>) -> Addr<ReservationActor> {
-        let addr = ReservationActor::new(id, self.app.clone(), ctx.address()).start();
+        let addr = self.reservation_actor(id, ctx).start();
         self.reservations.insert(id, addr.clone());
         addr
+    }
+
+    fn reservation_actor(&self, id: i64, ctx: &Context<Self>) -> ReservationActor {
+        ReservationActor::new(
+            id,
+            self.app.clock.clone(),
+            self.firing.clone(),
+            ctx.address(),
+        )
     }
 
     /// Restarts actors whose task died (a panic) from the database.
@@ -71,10 +83,10 @@ impl Actor for Directory {
                         tracing::info!(reservations = live.len(), "rebuilding reservation timers");
                         for row in live {
                             let due = crate::services::timers::next_due_of(&row);
-                            let addr =
-                                ReservationActor::new(row.id, directory.app.clone(), ctx.address())
-                                    .first_due(due)
-                                    .start();
+                            let addr = directory
+                                .reservation_actor(row.id, ctx)
+                                .first_due(due)
+                                .start();
                             directory.reservations.insert(row.id, addr);
                         }
                     }
@@ -90,7 +102,8 @@ impl Actor for Directory {
 impl Handler<Committed> for Directory {
     type Result = ();
 
-    fn handle(&mut self, Committed(events): Committed, ctx: &mut Context<Self>) {
+    fn handle(&mut self, committed: Committed, ctx: &mut Context<Self>) {
+        let Committed { events, by_timers } = committed;
         for event in events {
             let reservation_id = event.reservation_id;
             let store_id = event.store_id;
@@ -105,7 +118,11 @@ impl Handler<Committed> for Directory {
                 }
             }
             match self.reservations.get(&reservation_id) {
-                Some(addr) if addr.connected() => addr.do_send(Refresh),
+                Some(addr) if addr.connected() => {
+                    if !by_timers {
+                        addr.do_send(Refresh);
+                    }
+                }
                 _ => {
                     self.start_reservation(reservation_id, ctx);
                 }

@@ -3,5 +3,6 @@
 //! actor loses nothing.
 
 pub mod directory;
+pub mod firing;
 pub mod reservation;
 pub mod store;

@@ -1,14 +1,17 @@
 //! `ReservationActor`: one per live reservation, holding its next timer
-//! (reminder, overdue escalation, validation or pickup expiry). It reads its
-//! due times from the row, fires what is due through `services::timers`,
-//! sleeps until the next one, and stops when nothing is left.
+//! (reminder, overdue escalation, validation or pickup expiry). When it is
+//! due, the actor hands its id to the hub's `FiringQueue`, which fires it
+//! with whatever else is due in one transaction and answers with the row;
+//! the actor sleeps until the row's next due time, and stops when nothing
+//! is left. It holds no application context: it is one of many thousands.
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
 use super::directory::{Directory, Finished};
-use crate::context::AppContext;
-use crate::services::timers;
+use super::firing::{Fire, FiringQueue};
+use crate::clock::SharedClock;
+use crate::services::timers::{self, Fired};
 
 /// Re-reads the reservation and reschedules (sent after every change).
 #[derive(Message)]
@@ -28,7 +31,8 @@ pub struct CrashForTest;
 
 pub struct ReservationActor {
     id: i64,
-    app: AppContext,
+    clock: SharedClock,
+    queue: Addr<FiringQueue>,
     directory: Addr<Directory>,
     timer: Option<SpawnHandle>,
     /// Known at boot from the rebuild query: sleep until then without
@@ -37,10 +41,16 @@ pub struct ReservationActor {
 }
 
 impl ReservationActor {
-    pub fn new(id: i64, app: AppContext, directory: Addr<Directory>) -> Self {
+    pub fn new(
+        id: i64,
+        clock: SharedClock,
+        queue: Addr<FiringQueue>,
+        directory: Addr<Directory>,
+    ) -> Self {
         Self {
             id,
-            app,
+            clock,
+            queue,
             directory,
             timer: None,
             first_due: None,
@@ -54,7 +64,7 @@ impl ReservationActor {
 
     /// Sleeps until `due`, then fires and reschedules.
     fn sleep_until(&mut self, due: DateTime<Utc>, ctx: &mut Context<Self>) {
-        let sleep = self.app.clock.sleep_until(due);
+        let sleep = self.clock.sleep_until(due);
         let handle = ctx.spawn(sleep.into_actor(self).map(|_, actor, ctx| {
             actor.timer = None;
             actor.refresh(ctx);
@@ -62,21 +72,22 @@ impl ReservationActor {
         self.timer = Some(handle);
     }
 
-    /// The work of a refresh: fire what is due, then read the row back.
+    /// The work of a refresh: fire what is due (through the queue), then
+    /// sleep until the next due time of the row it answers with.
     fn fire(&mut self) -> impl ActorFuture<Self, Output = ()> + 'static {
-        let app = self.app.clone();
+        let sent = self.queue.send(Fire(self.id));
         let id = self.id;
-        let work = async move { timers::fire_due(&app, id).await };
+        let work = async move {
+            sent.await.unwrap_or_else(|err| {
+                Err(anyhow::anyhow!("firing queue unreachable for {id}: {err}").into())
+            })
+        };
         work.into_actor(self)
             .map(|result, actor, ctx| actor.schedule(result, ctx))
     }
 
     /// Sleeps until the next due time, or stops when nothing is left.
-    fn schedule(
-        &mut self,
-        result: Result<Option<schema::entities::reservation::Model>, crate::error::ApiError>,
-        ctx: &mut Context<Self>,
-    ) {
+    fn schedule(&mut self, result: Fired, ctx: &mut Context<Self>) {
         if let Some(timer) = self.timer.take() {
             ctx.cancel_future(timer);
         }
@@ -117,7 +128,7 @@ impl Actor for ReservationActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         match self.first_due.take() {
-            Some(due) if due > self.app.clock.now() => {
+            Some(due) if due > self.clock.now() => {
                 // How far a restart's rebuild has got, among other things.
                 metrics::counter!("storehub_timers_scheduled_total").increment(1);
                 self.sleep_until(due, ctx);

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::services::alert_lists::{Audience, recipients};
-use crate::store::outbox;
+use crate::store::outbox::{self, NewMessage};
 
 /// Outbox topic of shopper emails.
 pub const SHOPPER_EMAIL: &str = "shopper.email";
@@ -92,7 +92,7 @@ impl<'a> Outgoing<'a> {
     }
 }
 
-/// Queues the messages that follow `event`.
+/// Queues the messages that follow `event`, in one insert.
 pub async fn enqueue_for_event(
     conn: &impl ConnectionTrait,
     event: &reservation_event::Model,
@@ -103,6 +103,14 @@ pub async fn enqueue_for_event(
 ) -> Result<(), ApiError> {
     let (links, settings, now) = (&outgoing.links, outgoing.settings, outgoing.now);
     let prefix = format!("ev:{}:{}", event.store_id, event.seq);
+    let mut queued: Vec<NewMessage> = Vec::new();
+    let mut queue = |topic: &'static str, dedup_key: String, payload: serde_json::Value| {
+        queued.push(NewMessage {
+            topic,
+            dedup_key,
+            payload,
+        })
+    };
     if let (Some(template), Some(email)) = (shopper_template(&event.kind), &customer.email) {
         let payload = json!({
             "template": template,
@@ -114,29 +122,13 @@ pub async fn enqueue_for_event(
             "tracking_url": links.tracking_url,
             "validation_url": links.validation_url,
         });
-        outbox::enqueue(
-            conn,
-            SHOPPER_EMAIL,
-            &format!("{prefix}:shopper"),
-            payload.clone(),
-            Some(reservation.id),
-            now,
-        )
-        .await?;
+        queue(SHOPPER_EMAIL, format!("{prefix}:shopper"), payload.clone());
         // Pushes too, when the shopper opted in on the tracking page (never
         // yet when it was just made).
         if event.kind != "created"
             && crate::store::devices::count_for(conn, "reservation", reservation.id).await? > 0
         {
-            outbox::enqueue(
-                conn,
-                SHOPPER_PUSH,
-                &format!("{prefix}:shopper-push"),
-                payload,
-                Some(reservation.id),
-                now,
-            )
-            .await?;
+            queue(SHOPPER_PUSH, format!("{prefix}:shopper-push"), payload);
         }
     }
     if supersedes_alerts(&event.kind, event) {
@@ -156,7 +148,7 @@ pub async fn enqueue_for_event(
                     "by": event.actor_name,
                 });
                 let key = format!("{prefix}:handled:{}:{channel}", person.staff_id);
-                outbox::enqueue(conn, TEAM_ALERT, &key, payload, Some(reservation.id), now).await?;
+                queue(TEAM_ALERT, key, payload);
             }
         }
     }
@@ -168,7 +160,7 @@ pub async fn enqueue_for_event(
             "seq": event.seq,
             "number": reservation.number,
         });
-        let mut queued = 0;
+        let mut reachable = 0;
         for person in &people {
             for channel in &person.channels {
                 let mut payload = base.clone();
@@ -178,11 +170,11 @@ pub async fn enqueue_for_event(
                     payload["to"] = json!(person.email);
                 }
                 let key = format!("{prefix}:staff:{}:{channel}", person.staff_id);
-                outbox::enqueue(conn, TEAM_ALERT, &key, payload, Some(reservation.id), now).await?;
-                queued += 1;
+                queue(TEAM_ALERT, key, payload);
+                reachable += 1;
             }
         }
-        if queued == 0 && audience == Audience::Team {
+        if reachable == 0 && audience == Audience::Team {
             // Nobody reachable on the list: the store's managers and its own
             // mailbox hear it by email.
             let managers = crate::store::staff::members_of_store(conn, store.id).await?;
@@ -192,24 +184,20 @@ pub async fn enqueue_for_event(
                 payload["to"] = json!(manager.email);
                 payload["staff_id"] = json!(manager.id);
                 payload["fallback"] = json!(true);
-                let key = format!("{prefix}:fallback:{}", manager.id);
-                outbox::enqueue(conn, TEAM_ALERT, &key, payload, Some(reservation.id), now).await?;
+                queue(
+                    TEAM_ALERT,
+                    format!("{prefix}:fallback:{}", manager.id),
+                    payload,
+                );
             }
             let mut payload = base;
             payload["channel"] = json!("email");
             payload["to"] = json!(store.email);
             payload["fallback"] = json!(true);
-            outbox::enqueue(
-                conn,
-                TEAM_ALERT,
-                &format!("{prefix}:store"),
-                payload,
-                Some(reservation.id),
-                now,
-            )
-            .await?;
+            queue(TEAM_ALERT, format!("{prefix}:store"), payload);
         }
     }
+    outbox::enqueue_all(conn, queued, Some(reservation.id), now).await?;
     Ok(())
 }
 

@@ -1,23 +1,29 @@
-//! Firing a reservation's due timers: reminders to the team, the overdue
-//! escalation, and expiries. Each firing is a guarded update in its own
-//! transaction, so two hubs (or a restart) never fire the same one twice and
-//! a crash between firings loses none: the due times stay in the rows.
+//! Firing reservations' due timers: reminders to the team, the overdue
+//! escalation, and expiries. Each firing is a guarded update, so two hubs
+//! (or a restart) never fire the same one twice, and a crash loses none: the
+//! due times stay in the rows until a commit moves them. The firings due
+//! together share one transaction and one read of each store.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use schema::entities::{reservation, reservation_event};
+use schema::entities::{reservation, reservation_event, store};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use super::opening_hours_of;
 use super::reservations::{Ending, end};
 use crate::context::AppContext;
 use crate::domain::reservation::{Action, State};
+use crate::domain::settings::BusinessSettings;
 use crate::domain::timers::{Timer, TimerFields, next_timer};
 use crate::error::ApiError;
 use crate::notify::{self, Outgoing};
 use crate::store::{self as db, events::EventActor};
 
-/// Firings handled in one call before yielding, so a long outage cannot
-/// keep one actor busy forever.
+/// Rounds of firings in one call before yielding, so a long outage cannot
+/// keep the firing queue busy forever.
 const MAX_FIRINGS: usize = 1000;
 
 pub fn timer_fields(r: &reservation::Model) -> Option<TimerFields> {
@@ -53,61 +59,167 @@ pub fn next_due(r: &reservation::Model) -> Option<DateTime<Utc>> {
         .map(|(at, _)| at)
 }
 
-/// Fires everything due at the clock's now. Returns the reservation as it
-/// stands afterwards (None if it is gone).
-pub async fn fire_due(
-    ctx: &AppContext,
-    reservation_id: i64,
-) -> Result<Option<reservation::Model>, ApiError> {
+/// A reservation as it stands after its firing (None if it is gone).
+pub type Fired = Result<Option<reservation::Model>, ApiError>;
+
+/// What one batch's firings share: each store and its effective settings,
+/// read once.
+#[derive(Default)]
+struct Shared {
+    by_store: HashMap<i64, (store::Model, BusinessSettings)>,
+}
+
+impl Shared {
+    /// The store of `current` and its effective settings.
+    async fn of(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        current: &reservation::Model,
+    ) -> Result<(&store::Model, &BusinessSettings), ApiError> {
+        let (store, settings) = match self.by_store.entry(current.store_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => {
+                let store = db::stores::find_by_id(conn, current.store_id)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("store of {} is gone", current.number))?;
+                let settings = super::settings::effective(conn, Some(store.id)).await?;
+                slot.insert((store, settings))
+            }
+        };
+        Ok((store, settings))
+    }
+}
+
+/// One timer that is due.
+struct Due {
+    row: reservation::Model,
+    at: DateTime<Utc>,
+    timer: Timer,
+}
+
+/// Fires everything due at the clock's now on the reservations `ids`, all
+/// of them in one write transaction per round. Returns each reservation as
+/// it stands afterwards. When a shared transaction fails, its firings are
+/// tried again one by one, so one bad row cannot hold back the others.
+pub async fn fire_batch(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Fired> {
+    let mut results: HashMap<i64, Fired> = HashMap::with_capacity(ids.len());
+    let mut pending: Vec<i64> = ids.to_vec();
+    pending.sort_unstable();
+    pending.dedup();
+    // A reservation can have several timers due (after an outage): each
+    // round fires one per reservation, then reads the rows again.
     for _ in 0..MAX_FIRINGS {
-        let Some(current) = db::reservations::find_by_id(ctx.db.conn(), reservation_id).await?
-        else {
-            return Ok(None);
+        if pending.is_empty() {
+            break;
+        }
+        let rows = match db::reservations::find_many(ctx.db.conn(), &pending).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                for id in pending.drain(..) {
+                    results.insert(id, Err(anyhow::anyhow!("reading {id}: {err}").into()));
+                }
+                break;
+            }
         };
         let now = ctx.clock.now();
-        let Some((due, timer)) = timer_fields(&current).and_then(|f| next_timer(&f)) else {
-            return Ok(Some(current));
-        };
-        if due > now {
-            return Ok(Some(current));
+        let mut found = HashSet::with_capacity(rows.len());
+        let mut due = Vec::new();
+        for row in rows {
+            found.insert(row.id);
+            match timer_fields(&row).and_then(|f| next_timer(&f)) {
+                Some((at, timer)) if at <= now => due.push(Due { row, at, timer }),
+                _ => {
+                    results.insert(row.id, Ok(Some(row)));
+                }
+            }
         }
-        let fired = match timer {
-            Timer::Reminder => remind(ctx, &current, due).await?,
-            Timer::Overdue => escalate(ctx, &current, now).await?,
-            Timer::PickupReminder => remind_shopper(ctx, &current, due).await?,
+        for id in pending.iter().filter(|id| !found.contains(id)) {
+            results.insert(*id, Ok(None));
+        }
+        pending = due.iter().map(|d| d.row.id).collect();
+        if due.is_empty() {
+            break;
+        }
+        match fire_together(ctx, &due, now).await {
+            Ok(()) => {}
+            Err(err) => {
+                tracing::warn!(firings = due.len(), error = %err, "batch of timers failed; firing one by one");
+                for single in due.chunks(1) {
+                    if let Err(err) = fire_together(ctx, single, now).await {
+                        let id = single[0].row.id;
+                        pending.retain(|p| *p != id);
+                        results.insert(id, Err(err));
+                    }
+                }
+            }
+        }
+    }
+    // Still due after MAX_FIRINGS rounds: answer with the rows as they are.
+    if !pending.is_empty() {
+        match db::reservations::find_many(ctx.db.conn(), &pending).await {
+            Ok(rows) => {
+                for row in rows {
+                    results.insert(row.id, Ok(Some(row)));
+                }
+            }
+            Err(err) => {
+                for id in &pending {
+                    results.insert(*id, Err(anyhow::anyhow!("reading {id}: {err}").into()));
+                }
+            }
+        }
+    }
+    results
+}
+
+/// Fires `due` in one transaction and publishes what it committed.
+async fn fire_together(ctx: &AppContext, due: &[Due], now: DateTime<Utc>) -> Result<(), ApiError> {
+    let tx = ctx.db.write().await?;
+    let conn = &*tx;
+    let mut shared = Shared::default();
+    let mut fired = Vec::with_capacity(due.len());
+    for item in due {
+        let current = &item.row;
+        let event = match item.timer {
+            Timer::Reminder => remind(ctx, conn, &mut shared, current, item.at).await?,
+            Timer::Overdue => escalate(ctx, conn, &mut shared, current, now).await?,
+            Timer::PickupReminder => {
+                remind_shopper(ctx, conn, &mut shared, current, item.at).await?
+            }
             Timer::ValidationExpiry | Timer::PickupExpiry => {
-                let reason = if timer == Timer::ValidationExpiry {
+                let reason = if item.timer == Timer::ValidationExpiry {
                     "validation_link_expired"
                 } else {
                     "not_collected"
                 };
-                expire(ctx, &current, reason, now).await?
+                expire(ctx, conn, current, reason, now).await?
             }
         };
-        if let Some(event) = fired {
-            metrics::counter!("storehub_timers_fired_total", "timer" => format!("{timer:?}"))
-                .increment(1);
-            ctx.publish(vec![event]);
+        // None: handled (or fired) by someone else meanwhile.
+        if let Some(event) = event {
+            fired.push((item.timer, event));
         }
     }
-    db::reservations::find_by_id(ctx.db.conn(), reservation_id)
-        .await
-        .map_err(Into::into)
+    tx.commit().await?;
+    for (timer, _) in &fired {
+        metrics::counter!("storehub_timers_fired_total", "timer" => format!("{timer:?}"))
+            .increment(1);
+    }
+    ctx.publish_fired(fired.into_iter().map(|(_, event)| event).collect());
+    Ok(())
 }
 
-/// Appends a timer's event and queues its messages, in `tx`.
+/// Appends a timer's event and queues its messages, in `conn`'s transaction.
 async fn record_event(
     ctx: &AppContext,
-    tx: &crate::db::WriteTx,
+    conn: &impl ConnectionTrait,
+    shared: &mut Shared,
     current: &reservation::Model,
     kind: &str,
     at: DateTime<Utc>,
     data: serde_json::Value,
 ) -> Result<reservation_event::Model, ApiError> {
-    let conn = &**tx;
-    let store = db::stores::find_by_id(conn, current.store_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("store of {} is gone", current.number))?;
+    let (store, settings) = shared.of(conn, current).await?;
     let event = db::events::append(
         conn,
         store.id,
@@ -121,83 +233,75 @@ async fn record_event(
     let customer = db::customers::find_by_id(conn, current.customer_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
-    let settings = super::settings::effective(conn, Some(store.id)).await?;
-    let outgoing = Outgoing::tracking(ctx, current, &settings, ctx.clock.now());
-    notify::enqueue_for_event(conn, &event, current, &customer, &store, &outgoing).await?;
+    let outgoing = Outgoing::tracking(ctx, current, settings, ctx.clock.now());
+    notify::enqueue_for_event(conn, &event, current, &customer, store, &outgoing).await?;
     Ok(event)
 }
 
 async fn remind(
     ctx: &AppContext,
+    conn: &impl ConnectionTrait,
+    shared: &mut Shared,
     current: &reservation::Model,
     due: DateTime<Utc>,
 ) -> Result<Option<reservation_event::Model>, ApiError> {
-    let tx = ctx.db.write().await?;
-    let store = db::stores::find_by_id(&*tx, current.store_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("store of {} is gone", current.number))?;
-    let settings = super::settings::effective(&*tx, Some(store.id)).await?;
-    let next = opening_hours_of(&store)?.add_open_minutes(due, settings.reminder_every_minutes);
-    if !db::reservations::advance_reminder(&*tx, current.id, due, next).await? {
-        // Handled or reminded by someone else meanwhile.
+    let (store, settings) = shared.of(conn, current).await?;
+    let next = opening_hours_of(store)?.add_open_minutes(due, settings.reminder_every_minutes);
+    if !db::reservations::advance_reminder(conn, current.id, due, next).await? {
         return Ok(None);
     }
     let data = json!({ "reminder": current.reminders_sent + 1, "next_at": next });
     // Stamped with its due time: the history reads as if nothing was late.
-    let event = record_event(ctx, &tx, current, "reminder", due, data).await?;
-    tx.commit().await?;
+    let event = record_event(ctx, conn, shared, current, "reminder", due, data).await?;
     Ok(Some(event))
 }
 
 async fn remind_shopper(
     ctx: &AppContext,
+    conn: &impl ConnectionTrait,
+    shared: &mut Shared,
     current: &reservation::Model,
     due: DateTime<Utc>,
 ) -> Result<Option<reservation_event::Model>, ApiError> {
-    let tx = ctx.db.write().await?;
-    if !db::reservations::clear_pickup_reminder(&*tx, current.id, due).await? {
+    if !db::reservations::clear_pickup_reminder(conn, current.id, due).await? {
         return Ok(None);
     }
     let data = json!({ "pickup_by": current.pickup_by });
-    let event = record_event(ctx, &tx, current, "pickup_reminder", due, data).await?;
-    tx.commit().await?;
+    let event = record_event(ctx, conn, shared, current, "pickup_reminder", due, data).await?;
     Ok(Some(event))
 }
 
 async fn escalate(
     ctx: &AppContext,
+    conn: &impl ConnectionTrait,
+    shared: &mut Shared,
     current: &reservation::Model,
     now: DateTime<Utc>,
 ) -> Result<Option<reservation_event::Model>, ApiError> {
-    let tx = ctx.db.write().await?;
-    if !db::reservations::mark_overdue(&*tx, current.id, now).await? {
+    if !db::reservations::mark_overdue(conn, current.id, now).await? {
         return Ok(None);
     }
     let at = current.confirm_by.unwrap_or(now);
     let data = json!({ "confirm_by": current.confirm_by });
-    let event = record_event(ctx, &tx, current, "overdue", at, data).await?;
-    tx.commit().await?;
+    let event = record_event(ctx, conn, shared, current, "overdue", at, data).await?;
     Ok(Some(event))
 }
 
 async fn expire(
     ctx: &AppContext,
+    conn: &impl ConnectionTrait,
     current: &reservation::Model,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<reservation_event::Model>, ApiError> {
-    let tx = ctx.db.write().await?;
     let ending = Ending {
         action: Action::Expire,
         actor: EventActor::system(),
         reason: Some(reason.into()),
         data: json!({ "reason": reason }),
     };
-    match end(ctx, &*tx, current, ending, now).await {
-        Ok(event) => {
-            tx.commit().await?;
-            Ok(Some(event))
-        }
+    match end(ctx, conn, current, ending, now).await {
+        Ok(event) => Ok(Some(event)),
         Err(ApiError::Conflict { .. }) => Ok(None),
         Err(other) => Err(other),
     }

@@ -8,35 +8,63 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 
+/// A message to queue.
+pub struct NewMessage {
+    pub topic: &'static str,
+    pub dedup_key: String,
+    pub payload: serde_json::Value,
+}
+
 /// Queues one message; an existing row with the same dedup key wins.
 pub async fn enqueue(
     conn: &impl ConnectionTrait,
-    topic: &str,
+    topic: &'static str,
     dedup_key: &str,
     payload: serde_json::Value,
     reservation_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let row = outbox::ActiveModel {
+    let message = NewMessage {
+        topic,
+        dedup_key: dedup_key.to_string(),
+        payload,
+    };
+    enqueue_all(conn, vec![message], reservation_id, now).await
+}
+
+/// Queues messages in as few statements as the backend allows (one per
+/// 100); an existing row with the same dedup key wins.
+pub async fn enqueue_all(
+    conn: &impl ConnectionTrait,
+    messages: Vec<NewMessage>,
+    reservation_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut rows = messages.into_iter().map(|message| outbox::ActiveModel {
         reservation_id: Set(reservation_id),
-        topic: Set(topic.to_string()),
-        dedup_key: Set(dedup_key.to_string()),
-        payload: Set(payload.to_string()),
+        topic: Set(message.topic.to_string()),
+        dedup_key: Set(message.dedup_key),
+        payload: Set(message.payload.to_string()),
         status: Set("queued".into()),
         attempts: Set(0),
         next_attempt_at: Set(now),
         created_at: Set(now),
         ..Default::default()
-    };
-    outbox::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(outbox::Column::DedupKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    });
+    loop {
+        let chunk: Vec<outbox::ActiveModel> = rows.by_ref().take(100).collect();
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        outbox::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::column(outbox::Column::DedupKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
 }
 
 /// Messages whose dedup key starts with `prefix` (one reservation's, say).

@@ -45,6 +45,23 @@ pub async fn find_by_id(
     reservation::Entity::find_by_id(id).one(conn).await
 }
 
+/// The reservations among `ids` that exist (any order).
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<reservation::Model>, DbErr> {
+    let mut rows = Vec::with_capacity(ids.len());
+    // Well under every backend's limit of bound values per statement.
+    for chunk in ids.chunks(500) {
+        let found = reservation::Entity::find()
+            .filter(reservation::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        rows.extend(found);
+    }
+    Ok(rows)
+}
+
 /// Records how many units of a line went back on the shelf.
 pub async fn set_put_back(
     conn: &impl ConnectionTrait,

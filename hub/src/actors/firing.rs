@@ -1,0 +1,122 @@
+//! `FiringQueue`: one per hub. Reservation actors whose timer is due hand
+//! their id here; the queue fires everything due in shared write
+//! transactions (`services::timers::fire_batch`) and answers each actor with
+//! its row as it stands afterwards.
+//!
+//! Why one queue: SQLite has one writer, and a transaction per firing made
+//! the commit, the write lock and the store and settings reads the cost of
+//! every reminder. A batch pays them once. One batch runs at a time; what
+//! falls due meanwhile waits for the next, so a busy hub batches more.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use crate::context::AppContext;
+use crate::error::ApiError;
+use crate::services::timers::{self, Fired};
+
+/// How long the first due id waits for others due at the same moment.
+const GATHER: Duration = Duration::from_millis(1);
+
+/// Most reservations fired in one batch (bounds a transaction's length).
+const MAX_BATCH: usize = 512;
+
+/// Fire what is due on this reservation; answers with its row afterwards.
+#[derive(Message)]
+#[rtype(result = "Fired")]
+pub struct Fire(pub i64);
+
+pub struct FiringQueue {
+    app: AppContext,
+    queued: HashMap<i64, Vec<oneshot::Sender<Fired>>>,
+    /// A batch is running, or one is about to start.
+    busy: bool,
+}
+
+impl FiringQueue {
+    pub fn new(app: AppContext) -> Self {
+        Self {
+            app,
+            queued: HashMap::new(),
+            busy: false,
+        }
+    }
+
+    /// Starts the next batch with what is queued.
+    fn run_batch(&mut self, ctx: &mut Context<Self>) {
+        if self.queued.is_empty() {
+            self.busy = false;
+            return;
+        }
+        self.busy = true;
+        let ids: Vec<i64> = self.queued.keys().take(MAX_BATCH).copied().collect();
+        let waiting: Vec<(i64, Vec<oneshot::Sender<Fired>>)> = ids
+            .iter()
+            .filter_map(|id| self.queued.remove(id).map(|senders| (*id, senders)))
+            .collect();
+        let app = self.app.clone();
+        let work = async move {
+            metrics::histogram!("storehub_timer_batch_size").record(ids.len() as f64);
+            let mut results = timers::fire_batch(&app, &ids).await;
+            for (id, senders) in waiting {
+                let result = results.remove(&id).unwrap_or_else(|| {
+                    Err(anyhow::anyhow!("reservation {id} was not fired").into())
+                });
+                answer(senders, result);
+            }
+        };
+        ctx.spawn(
+            work.into_actor(self)
+                .map(|_, queue, ctx| queue.run_batch(ctx)),
+        );
+    }
+}
+
+/// Sends one result to every actor that asked (normally one).
+fn answer(senders: Vec<oneshot::Sender<Fired>>, result: Fired) {
+    let mut senders = senders.into_iter();
+    let Some(last) = senders.next_back() else {
+        return;
+    };
+    for sender in senders {
+        let copy = match &result {
+            Ok(row) => Ok(row.clone()),
+            Err(err) => Err(anyhow::anyhow!("{err}").into()),
+        };
+        let _ = sender.send(copy);
+    }
+    let _ = last.send(result);
+}
+
+impl Actor for FiringQueue {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Many reservations fall due together after a restart; the rest
+        // wait their turn (`send` waits while the mailbox is full).
+        ctx.set_mailbox_capacity(MAX_BATCH * 8);
+    }
+}
+
+impl Handler<Fire> for FiringQueue {
+    type Result = ResponseFuture<Fired>;
+
+    fn handle(&mut self, Fire(id): Fire, ctx: &mut Context<Self>) -> Self::Result {
+        let (sender, receiver) = oneshot::channel();
+        self.queued.entry(id).or_default().push(sender);
+        if !self.busy {
+            self.busy = true;
+            ctx.run_later(GATHER, |queue, ctx| queue.run_batch(ctx));
+        }
+        Box::pin(async move {
+            receiver.await.unwrap_or_else(|_| {
+                Err(ApiError::from(anyhow::anyhow!(
+                    "the firing queue stopped before reservation {id} was fired"
+                )))
+            })
+        })
+    }
+}
