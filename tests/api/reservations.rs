@@ -316,11 +316,13 @@ async fn search_filters() {
         .await;
     let a_number = a.body["number"].as_str().unwrap();
     let b_number = b.body["number"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/reservations/{a_number}/cancel"),
-        &json!({}),
-    )
-    .await;
+    let cancelled = app
+        .post(
+            &format!("/api/v1/reservations/{a_number}/cancel"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{cancelled:?}");
 
     let numbers = |answer: &storehub_tests::Answer| -> Vec<String> {
         answer.body["items"]

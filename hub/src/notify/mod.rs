@@ -3,12 +3,16 @@
 //! delivery workers read them later.
 
 use chrono::{DateTime, Utc};
-use schema::entities::{customer, reservation, reservation_event, store};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use schema::entities::{customer, reservation, reservation_event, staff, store};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
+use crate::domain::settings::BusinessSettings;
 use crate::error::ApiError;
-use crate::services::alert_lists::{Audience, recipients};
+use crate::services::alert_lists::{Audience, Recipient, recipients};
 use crate::store::outbox::{self, NewMessage};
 
 /// Outbox topic of shopper emails.
@@ -69,7 +73,7 @@ pub struct Links {
 pub struct Outgoing<'a> {
     pub links: Links,
     /// The store's settings in force (who hears team alerts).
-    pub settings: &'a crate::domain::settings::BusinessSettings,
+    pub settings: &'a BusinessSettings,
     pub now: DateTime<Utc>,
 }
 
@@ -78,7 +82,7 @@ impl<'a> Outgoing<'a> {
     pub fn tracking(
         ctx: &crate::context::AppContext,
         reservation: &reservation::Model,
-        settings: &'a crate::domain::settings::BusinessSettings,
+        settings: &'a BusinessSettings,
         now: DateTime<Utc>,
     ) -> Self {
         Outgoing {
@@ -92,6 +96,52 @@ impl<'a> Outgoing<'a> {
     }
 }
 
+/// Who hears of a store's events, read once per store and audience: the
+/// timers address many events of one store in one transaction.
+#[derive(Default)]
+pub struct Addressing {
+    recipients: HashMap<(i64, Audience), Vec<Recipient>>,
+    managers: HashMap<i64, Vec<staff::Model>>,
+}
+
+impl Addressing {
+    async fn recipients(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        store: &store::Model,
+        settings: &BusinessSettings,
+        audience: Audience,
+        now: DateTime<Utc>,
+    ) -> Result<&[Recipient], ApiError> {
+        let people = match self.recipients.entry((store.id, audience)) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => slot
+                .insert(recipients(conn, store, settings.alert_recipients, audience, now).await?),
+        };
+        Ok(people)
+    }
+
+    async fn managers(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        store: &store::Model,
+    ) -> Result<&[staff::Model], ApiError> {
+        let members = match self.managers.entry(store.id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => {
+                let members = crate::store::staff::members_of_store(conn, store.id).await?;
+                slot.insert(
+                    members
+                        .into_iter()
+                        .filter(|m| m.role == "manager")
+                        .collect(),
+                )
+            }
+        };
+        Ok(members)
+    }
+}
+
 /// Queues the messages that follow `event`, in one insert.
 pub async fn enqueue_for_event(
     conn: &impl ConnectionTrait,
@@ -101,6 +151,31 @@ pub async fn enqueue_for_event(
     store: &store::Model,
     outgoing: &Outgoing<'_>,
 ) -> Result<(), ApiError> {
+    let mut addressing = Addressing::default();
+    let messages = messages_for_event(
+        conn,
+        &mut addressing,
+        event,
+        reservation,
+        customer,
+        store,
+        outgoing,
+    )
+    .await?;
+    outbox::enqueue_all(conn, messages, outgoing.now).await?;
+    Ok(())
+}
+
+/// The messages that follow `event`, to queue in its transaction.
+pub async fn messages_for_event(
+    conn: &impl ConnectionTrait,
+    addressing: &mut Addressing,
+    event: &reservation_event::Model,
+    reservation: &reservation::Model,
+    customer: &customer::Model,
+    store: &store::Model,
+    outgoing: &Outgoing<'_>,
+) -> Result<Vec<NewMessage>, ApiError> {
     let (links, settings, now) = (&outgoing.links, outgoing.settings, outgoing.now);
     let prefix = format!("ev:{}:{}", event.store_id, event.seq);
     let mut queued: Vec<NewMessage> = Vec::new();
@@ -109,6 +184,7 @@ pub async fn enqueue_for_event(
             topic,
             dedup_key,
             payload,
+            reservation_id: Some(reservation.id),
         })
     };
     if let (Some(template), Some(email)) = (shopper_template(&event.kind), &customer.email) {
@@ -134,9 +210,10 @@ pub async fn enqueue_for_event(
     if supersedes_alerts(&event.kind, event) {
         // Phones still show "to handle": replace that notification (same
         // topic / collapse key) with who handled it.
-        let people =
-            recipients(conn, store, settings.alert_recipients, Audience::Team, now).await?;
-        for person in &people {
+        let people = addressing
+            .recipients(conn, store, settings, Audience::Team, now)
+            .await?;
+        for person in people {
             for channel in person.channels.iter().filter(|c| *c != "email") {
                 let payload = json!({
                     "kind": event.kind,
@@ -153,7 +230,9 @@ pub async fn enqueue_for_event(
         }
     }
     if let Some(audience) = team_audience(&event.kind, reservation, event) {
-        let people = recipients(conn, store, settings.alert_recipients, audience, now).await?;
+        let people = addressing
+            .recipients(conn, store, settings, audience, now)
+            .await?;
         let base = json!({
             "kind": event.kind,
             "store": store.code,
@@ -161,7 +240,7 @@ pub async fn enqueue_for_event(
             "number": reservation.number,
         });
         let mut reachable = 0;
-        for person in &people {
+        for person in people {
             for channel in &person.channels {
                 let mut payload = base.clone();
                 payload["staff_id"] = json!(person.staff_id);
@@ -177,8 +256,7 @@ pub async fn enqueue_for_event(
         if reachable == 0 && audience == Audience::Team {
             // Nobody reachable on the list: the store's managers and its own
             // mailbox hear it by email.
-            let managers = crate::store::staff::members_of_store(conn, store.id).await?;
-            for manager in managers.iter().filter(|m| m.role == "manager") {
+            for manager in addressing.managers(conn, store).await? {
                 let mut payload = base.clone();
                 payload["channel"] = json!("email");
                 payload["to"] = json!(manager.email);
@@ -197,8 +275,7 @@ pub async fn enqueue_for_event(
             queue(TEAM_ALERT, format!("{prefix}:store"), payload);
         }
     }
-    outbox::enqueue_all(conn, queued, Some(reservation.id), now).await?;
-    Ok(())
+    Ok(queued)
 }
 
 pub mod defaults;

@@ -214,7 +214,7 @@ pub async fn list(
 }
 
 /// Who a team alert goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Audience {
     /// The team: the list, or every member of the store (setting).
     Team,

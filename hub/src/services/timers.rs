@@ -5,10 +5,10 @@
 //! together share one transaction and one read of each store.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use schema::entities::{reservation, reservation_event, store};
+use schema::entities::{customer, reservation, reservation_event, store};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
@@ -19,8 +19,9 @@ use crate::domain::reservation::{Action, State};
 use crate::domain::settings::BusinessSettings;
 use crate::domain::timers::{Timer, TimerFields, next_timer};
 use crate::error::ApiError;
-use crate::notify::{self, Outgoing};
-use crate::store::{self as db, events::EventActor};
+use crate::notify::{self, Addressing, Outgoing};
+use crate::store::events::{EventActor, NewEvent};
+use crate::store::{self as db, outbox};
 
 /// Rounds of firings in one call before yielding, so a long outage cannot
 /// keep the firing queue busy forever.
@@ -143,7 +144,7 @@ pub async fn fire_batch(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Fired> {
         match fire_together(ctx, &due, now).await {
             Ok(()) => {}
             Err(err) => {
-                tracing::warn!(firings = due.len(), error = %err, "batch of timers failed; firing one by one");
+                tracing::warn!(firings = due.len(), error = ?err, "batch of timers failed; firing one by one");
                 for single in due.chunks(1) {
                     if let Err(err) = fire_together(ctx, single, now).await {
                         let id = single[0].row.id;
@@ -173,33 +174,34 @@ pub async fn fire_batch(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Fired> {
 }
 
 /// Fires `due` in one transaction and publishes what it committed.
+///
+/// Expiries end their reservation on their own (stock, event, messages).
+/// The other timers first move their row under a guard, then append their
+/// events per store in one insert and queue all their messages in another:
+/// a batch costs a few statements per store and one per firing.
 async fn fire_together(ctx: &AppContext, due: &[Due], now: DateTime<Utc>) -> Result<(), ApiError> {
     let tx = ctx.db.write().await?;
     let conn = &*tx;
     let mut shared = Shared::default();
     let mut fired = Vec::with_capacity(due.len());
+    let mut guarded = Vec::with_capacity(due.len());
     for item in due {
-        let current = &item.row;
-        let event = match item.timer {
-            Timer::Reminder => remind(ctx, conn, &mut shared, current, item.at).await?,
-            Timer::Overdue => escalate(ctx, conn, &mut shared, current, now).await?,
-            Timer::PickupReminder => {
-                remind_shopper(ctx, conn, &mut shared, current, item.at).await?
-            }
+        match item.timer {
             Timer::ValidationExpiry | Timer::PickupExpiry => {
                 let reason = if item.timer == Timer::ValidationExpiry {
                     "validation_link_expired"
                 } else {
                     "not_collected"
                 };
-                expire(ctx, conn, current, reason, now).await?
+                if let Some(event) = expire(ctx, conn, &item.row, reason, now).await? {
+                    fired.push((item.timer, event));
+                }
             }
-        };
-        // None: handled (or fired) by someone else meanwhile.
-        if let Some(event) = event {
-            fired.push((item.timer, event));
+            // None: handled (or fired) by someone else meanwhile.
+            _ => guarded.extend(guard(conn, &mut shared, item, now).await?),
         }
     }
+    fired.extend(record_events(ctx, conn, &mut shared, guarded, now).await?);
     tx.commit().await?;
     for (timer, _) in &fired {
         metrics::counter!("storehub_timers_fired_total", "timer" => format!("{timer:?}"))
@@ -209,82 +211,115 @@ async fn fire_together(ctx: &AppContext, due: &[Due], now: DateTime<Utc>) -> Res
     Ok(())
 }
 
-/// Appends a timer's event and queues its messages, in `conn`'s transaction.
-async fn record_event(
-    ctx: &AppContext,
+/// A timer that moved its row and still has to record its event.
+struct Moved<'a> {
+    item: &'a Due,
+    event: NewEvent,
+}
+
+/// Moves a reminder or escalation's row under its guard; None when someone
+/// else moved it first.
+async fn guard<'a>(
     conn: &impl ConnectionTrait,
     shared: &mut Shared,
-    current: &reservation::Model,
-    kind: &str,
-    at: DateTime<Utc>,
-    data: serde_json::Value,
-) -> Result<reservation_event::Model, ApiError> {
-    let (store, settings) = shared.of(conn, current).await?;
-    let event = db::events::append(
-        conn,
-        store.id,
-        current.id,
+    item: &'a Due,
+    now: DateTime<Utc>,
+) -> Result<Option<Moved<'a>>, ApiError> {
+    let current = &item.row;
+    let (kind, at, data) = match item.timer {
+        Timer::Reminder => {
+            let (store, settings) = shared.of(conn, current).await?;
+            let next =
+                opening_hours_of(store)?.add_open_minutes(item.at, settings.reminder_every_minutes);
+            if !db::reservations::advance_reminder(conn, current.id, item.at, next).await? {
+                return Ok(None);
+            }
+            let data = json!({ "reminder": current.reminders_sent + 1, "next_at": next });
+            // Stamped with its due time: the history reads as if nothing was late.
+            ("reminder", item.at, data)
+        }
+        Timer::Overdue => {
+            if !db::reservations::mark_overdue(conn, current.id, now).await? {
+                return Ok(None);
+            }
+            let data = json!({ "confirm_by": current.confirm_by });
+            ("overdue", current.confirm_by.unwrap_or(now), data)
+        }
+        Timer::PickupReminder => {
+            if !db::reservations::clear_pickup_reminder(conn, current.id, item.at).await? {
+                return Ok(None);
+            }
+            (
+                "pickup_reminder",
+                item.at,
+                json!({ "pickup_by": current.pickup_by }),
+            )
+        }
+        Timer::ValidationExpiry | Timer::PickupExpiry => return Ok(None),
+    };
+    let event = NewEvent {
+        reservation_id: current.id,
         kind,
-        &EventActor::system(),
         at,
         data,
-    )
-    .await?;
-    let customer = db::customers::find_by_id(conn, current.customer_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
-    let outgoing = Outgoing::tracking(ctx, current, settings, ctx.clock.now());
-    notify::enqueue_for_event(conn, &event, current, &customer, store, &outgoing).await?;
-    Ok(event)
+    };
+    Ok(Some(Moved { item, event }))
 }
 
-async fn remind(
+/// Appends the moved timers' events (one insert per store) and queues their
+/// messages (one insert), in `conn`'s transaction.
+async fn record_events(
     ctx: &AppContext,
     conn: &impl ConnectionTrait,
     shared: &mut Shared,
-    current: &reservation::Model,
-    due: DateTime<Utc>,
-) -> Result<Option<reservation_event::Model>, ApiError> {
-    let (store, settings) = shared.of(conn, current).await?;
-    let next = opening_hours_of(store)?.add_open_minutes(due, settings.reminder_every_minutes);
-    if !db::reservations::advance_reminder(conn, current.id, due, next).await? {
-        return Ok(None);
-    }
-    let data = json!({ "reminder": current.reminders_sent + 1, "next_at": next });
-    // Stamped with its due time: the history reads as if nothing was late.
-    let event = record_event(ctx, conn, shared, current, "reminder", due, data).await?;
-    Ok(Some(event))
-}
-
-async fn remind_shopper(
-    ctx: &AppContext,
-    conn: &impl ConnectionTrait,
-    shared: &mut Shared,
-    current: &reservation::Model,
-    due: DateTime<Utc>,
-) -> Result<Option<reservation_event::Model>, ApiError> {
-    if !db::reservations::clear_pickup_reminder(conn, current.id, due).await? {
-        return Ok(None);
-    }
-    let data = json!({ "pickup_by": current.pickup_by });
-    let event = record_event(ctx, conn, shared, current, "pickup_reminder", due, data).await?;
-    Ok(Some(event))
-}
-
-async fn escalate(
-    ctx: &AppContext,
-    conn: &impl ConnectionTrait,
-    shared: &mut Shared,
-    current: &reservation::Model,
+    moved: Vec<Moved<'_>>,
     now: DateTime<Utc>,
-) -> Result<Option<reservation_event::Model>, ApiError> {
-    if !db::reservations::mark_overdue(conn, current.id, now).await? {
-        return Ok(None);
+) -> Result<Vec<(Timer, reservation_event::Model)>, ApiError> {
+    if moved.is_empty() {
+        return Ok(Vec::new());
     }
-    let at = current.confirm_by.unwrap_or(now);
-    let data = json!({ "confirm_by": current.confirm_by });
-    let event = record_event(ctx, conn, shared, current, "overdue", at, data).await?;
-    Ok(Some(event))
+    let customer_ids: Vec<i64> = moved.iter().map(|m| m.item.row.customer_id).collect();
+    let customers: HashMap<i64, customer::Model> = db::customers::find_many(conn, customer_ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut by_store: BTreeMap<i64, Vec<Moved<'_>>> = BTreeMap::new();
+    for m in moved {
+        by_store.entry(m.item.row.store_id).or_default().push(m);
+    }
+    let mut addressing = Addressing::default();
+    let mut messages = Vec::new();
+    let mut fired = Vec::new();
+    for (store_id, moved) in by_store {
+        let (items, events): (Vec<&Due>, Vec<NewEvent>) =
+            moved.into_iter().map(|m| (m.item, m.event)).unzip();
+        let appended =
+            db::events::append_all(conn, store_id, &EventActor::system(), events).await?;
+        for (item, event) in items.into_iter().zip(appended) {
+            let current = &item.row;
+            let customer = customers
+                .get(&current.customer_id)
+                .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
+            let (store, settings) = shared.of(conn, current).await?;
+            let outgoing = Outgoing::tracking(ctx, current, settings, now);
+            messages.extend(
+                notify::messages_for_event(
+                    conn,
+                    &mut addressing,
+                    &event,
+                    current,
+                    customer,
+                    store,
+                    &outgoing,
+                )
+                .await?,
+            );
+            fired.push((item.timer, event));
+        }
+    }
+    outbox::enqueue_all(conn, messages, now).await?;
+    Ok(fired)
 }
 
 async fn expire(

@@ -13,6 +13,7 @@ pub struct NewMessage {
     pub topic: &'static str,
     pub dedup_key: String,
     pub payload: serde_json::Value,
+    pub reservation_id: Option<i64>,
 }
 
 /// Queues one message; an existing row with the same dedup key wins.
@@ -28,8 +29,9 @@ pub async fn enqueue(
         topic,
         dedup_key: dedup_key.to_string(),
         payload,
+        reservation_id,
     };
-    enqueue_all(conn, vec![message], reservation_id, now).await
+    enqueue_all(conn, vec![message], now).await
 }
 
 /// Queues messages in as few statements as the backend allows (one per
@@ -37,11 +39,10 @@ pub async fn enqueue(
 pub async fn enqueue_all(
     conn: &impl ConnectionTrait,
     messages: Vec<NewMessage>,
-    reservation_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let mut rows = messages.into_iter().map(|message| outbox::ActiveModel {
-        reservation_id: Set(reservation_id),
+        reservation_id: Set(message.reservation_id),
         topic: Set(message.topic.to_string()),
         dedup_key: Set(message.dedup_key),
         payload: Set(message.payload.to_string()),

@@ -32,9 +32,20 @@ pub async fn list(conn: &impl ConnectionTrait) -> Result<Vec<store::Model>, DbEr
 /// Hands out the store's next event number. Run inside the transaction that
 /// writes the event: the row lock orders writers, a rollback returns the number.
 pub async fn next_event_seq(conn: &impl ConnectionTrait, store_id: i64) -> Result<i64, DbErr> {
+    // The same statement as a batch's: PostgreSQL prepares it once, with
+    // the type of its first binding.
+    reserve_event_seqs(conn, store_id, 1).await
+}
+
+/// Reserves `count` event numbers of a store at once; returns the first.
+pub async fn reserve_event_seqs(
+    conn: &impl ConnectionTrait,
+    store_id: i64,
+    count: i64,
+) -> Result<i64, DbErr> {
     let statement = Query::update()
         .table("stores")
-        .value("event_seq", Expr::col("event_seq").add(1))
+        .value("event_seq", Expr::col("event_seq").add(count))
         .and_where(Expr::col("id").eq(store_id))
         .returning_col("event_seq")
         .to_owned();
@@ -42,7 +53,8 @@ pub async fn next_event_seq(conn: &impl ConnectionTrait, store_id: i64) -> Resul
         .query_one(&statement)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("store {store_id}")))?;
-    row.try_get("", "event_seq")
+    let last: i64 = row.try_get("", "event_seq")?;
+    Ok(last - count + 1)
 }
 
 /// Fields a store is created or replaced with.
