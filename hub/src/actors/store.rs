@@ -70,9 +70,7 @@ pub struct LoadFrame {
     pub frame_bytes: usize,
 }
 
-/// Frame built for an event (internal).
-#[derive(Message)]
-#[rtype(result = "()")]
+/// Frame built for an event.
 struct Ready {
     seq: i64,
     frame: ByteString,
@@ -96,6 +94,9 @@ pub struct StoreActor {
     /// What the board shows, by reservation number.
     board: HashMap<String, BoardItem>,
     board_loaded: bool,
+    /// Events whose frames are still to build, and whether a build runs.
+    to_build: Vec<reservation_event::Model>,
+    building: bool,
 }
 
 impl StoreActor {
@@ -112,36 +113,41 @@ impl StoreActor {
             gap_check: None,
             board: HashMap::new(),
             board_loaded: false,
+            to_build: Vec::new(),
+            building: false,
         }
     }
 
-    fn build_frame(&self, event: reservation_event::Model, ctx: &mut Context<Self>) {
+    /// Queues an event for its frame. Frames are built a batch at a time:
+    /// one read of the reservations, lines and customers for all of them.
+    fn build_frame(&mut self, event: reservation_event::Model, ctx: &mut Context<Self>) {
+        self.to_build.push(event);
+        self.build_next(ctx);
+    }
+
+    fn build_next(&mut self, ctx: &mut Context<Self>) {
+        if self.building || self.to_build.is_empty() {
+            return;
+        }
+        self.building = true;
+        let events = std::mem::take(&mut self.to_build);
         let app = self.app.clone();
         let code = self.code.clone();
-        let addr = ctx.address();
-        actix::spawn(async move {
-            let conn = app.db.conn();
-            let seq = event.seq;
-            let item = match db::reservations::find_by_id(conn, event.reservation_id).await {
-                Ok(Some(row)) => board::item(conn, &row, app.clock.now()).await.ok(),
-                _ => None,
-            };
-            let Some(item) = item else {
-                tracing::warn!(store = %code, seq, "event without its reservation; skipped");
-                addr.do_send(Ready {
-                    seq,
-                    frame: ByteString::new(),
-                    item: None,
-                });
-                return;
-            };
-            let frame = ByteString::from(event_frame(&code, &event, item.clone()).to_json());
-            addr.do_send(Ready {
-                seq,
-                frame,
-                item: Some(item),
-            });
-        });
+        let work = async move { frames_for(&app, &code, events).await };
+        ctx.spawn(work.into_actor(self).map(|built, actor, ctx| {
+            actor.building = false;
+            for ready in built {
+                actor.accept(ready);
+            }
+            actor.flush(ctx);
+            actor.build_next(ctx);
+        }));
+    }
+
+    fn accept(&mut self, ready: Ready) {
+        if ready.seq >= self.next_seq {
+            self.waiting.insert(ready.seq, (ready.frame, ready.item));
+        }
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
@@ -305,16 +311,6 @@ impl Handler<Publish> for StoreActor {
     }
 }
 
-impl Handler<Ready> for StoreActor {
-    type Result = ();
-    fn handle(&mut self, ready: Ready, ctx: &mut Context<Self>) {
-        if ready.seq >= self.next_seq {
-            self.waiting.insert(ready.seq, (ready.frame, ready.item));
-        }
-        self.flush(ctx);
-    }
-}
-
 impl Handler<LoadFrame> for StoreActor {
     type Result = ();
     fn handle(&mut self, load: LoadFrame, _: &mut Context<Self>) {
@@ -326,4 +322,38 @@ impl Handler<LoadFrame> for StoreActor {
         let frame = format!("{head}{}\"}}", "x".repeat(pad));
         self.fan_out(None, ByteString::from(frame));
     }
+}
+
+/// The frames of `events`, built from their reservations as they stand.
+async fn frames_for(
+    app: &AppContext,
+    code: &str,
+    events: Vec<reservation_event::Model>,
+) -> Vec<Ready> {
+    let ids: Vec<i64> = events.iter().map(|e| e.reservation_id).collect();
+    let items = match board::items(app.db.conn(), &ids, app.clock.now()).await {
+        Ok(items) => items,
+        Err(err) => {
+            tracing::warn!(store = %code, error = %err, "could not read the events' reservations");
+            HashMap::new()
+        }
+    };
+    events
+        .into_iter()
+        .map(|event| match items.get(&event.reservation_id) {
+            Some(item) => Ready {
+                seq: event.seq,
+                frame: ByteString::from(event_frame(code, &event, item.clone()).to_json()),
+                item: Some(item.clone()),
+            },
+            None => {
+                tracing::warn!(store = %code, seq = event.seq, "event without its reservation; skipped");
+                Ready {
+                    seq: event.seq,
+                    frame: ByteString::new(),
+                    item: None,
+                }
+            }
+        })
+        .collect()
 }

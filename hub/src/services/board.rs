@@ -2,6 +2,8 @@
 //! put back, with counts. Read from the database, so it is right after any
 //! restart; the WebSocket sends it as the snapshot.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use schema::entities::{reservation, store};
 use serde::{Deserialize, Serialize};
@@ -62,6 +64,42 @@ pub async fn item(
     let lines = db::reservations::lines(conn, reservation.id).await?;
     let customer = db::customers::find_by_id(conn, reservation.customer_id).await?;
     Ok(item_from(reservation, &lines, customer.as_ref(), now))
+}
+
+/// Board items of the reservations `ids` (those that exist), by id: three
+/// reads however many.
+pub async fn items(
+    conn: &impl sea_orm::ConnectionTrait,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<HashMap<i64, BoardItem>, ApiError> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = db::reservations::find_many(conn, &ids).await?;
+    let mut lines: HashMap<i64, Vec<schema::entities::reservation_line::Model>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for line in db::reservations::lines_of_many(conn, chunk.to_vec()).await? {
+            lines.entry(line.reservation_id).or_default().push(line);
+        }
+    }
+    let mut customer_ids: Vec<i64> = rows.iter().map(|r| r.customer_id).collect();
+    customer_ids.sort_unstable();
+    customer_ids.dedup();
+    let mut customers = HashMap::new();
+    for chunk in customer_ids.chunks(500) {
+        for customer in db::customers::find_many(conn, chunk.to_vec()).await? {
+            customers.insert(customer.id, customer);
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let lines = lines.get(&row.id).map(Vec::as_slice).unwrap_or_default();
+            let item = item_from(row, lines, customers.get(&row.customer_id), now);
+            (row.id, item)
+        })
+        .collect())
 }
 
 fn item_from(
