@@ -351,3 +351,34 @@ async fn the_load_generator_is_off_unless_asked_for_and_stays_outside_the_sequen
     let event = next_event(&mut ws).await;
     assert_eq!(event["event"]["kind"], "created", "{event}");
 }
+
+#[actix_web::test]
+async fn a_burst_of_due_timers_reaches_a_reader_that_keeps_up() {
+    // A queue of 8 frames, and 40 reminders falling due at the same instant.
+    let app = storehub_tests::spawn_app_with(|settings| settings.realtime.queue_frames = 8).await;
+    app.shop_with_stock(50).await;
+    for n in 0..40 {
+        let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("burst{n}")));
+        assert_eq!(app.reserve(&body, None).await.status, 201);
+    }
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let mut reader = app.websocket(&julie).await;
+    reader.subscribe(json!({"PAR01": null})).await;
+    app.advance_and_settle(chrono::Duration::minutes(21)).await;
+    let mut reminders = 0;
+    while reminders < 40 {
+        let Some(frame) = reader.try_next_json(Duration::from_secs(5)).await else {
+            break;
+        };
+        assert_ne!(frame["type"], "closing", "{frame}");
+        if frame["type"] == "event" && frame["event"]["kind"] == "reminder" {
+            reminders += 1;
+        }
+    }
+    assert_eq!(
+        reminders,
+        40,
+        "the reader was cut: {:?}",
+        reader.close_reason().await
+    );
+}

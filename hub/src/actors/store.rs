@@ -130,7 +130,12 @@ impl StoreActor {
             return;
         }
         self.building = true;
-        let events = std::mem::take(&mut self.to_build);
+        // A burst of frames bigger than a session's queue would cut even a
+        // reader that keeps up: a build hands out a quarter of it at most,
+        // and the next build's read gives the sessions time to drain.
+        let burst = (self.app.realtime.queue_frames / 4).max(1);
+        let take = self.to_build.len().min(burst);
+        let events: Vec<reservation_event::Model> = self.to_build.drain(..take).collect();
         let app = self.app.clone();
         let code = self.code.clone();
         let work = async move { frames_for(&app, &code, events).await };
