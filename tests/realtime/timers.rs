@@ -361,3 +361,39 @@ async fn timers_due_together_fire_once_each_and_a_broken_store_holds_back_no_oth
         assert_eq!(reminders[0]["at"], "2026-11-25T09:20:00Z");
     }
 }
+
+#[actix_web::test]
+async fn a_reminder_moves_only_while_still_due_at_the_time_it_was_read() {
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("g{n}")));
+        let number = app.reserve(&body, None).await.body["number"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let row = hub::store::reservations::find_by_number(app.ctx.db.conn(), &number)
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push((row.id, row.next_reminder_at.unwrap()));
+    }
+    let (first, second) = (ids[0], ids[1]);
+    let later = first.1 + Duration::minutes(20);
+    let moves = [
+        (first.0, first.1, later),
+        // Read before someone else moved it: its due time no longer matches.
+        (second.0, second.1 - Duration::seconds(1), later),
+    ];
+    let conn = app.ctx.db.conn();
+    let moved = hub::store::reservations::advance_reminders(conn, &moves)
+        .await
+        .unwrap();
+    assert_eq!(moved.into_iter().collect::<Vec<_>>(), vec![first.0]);
+    // Firing the same reminder twice moves nothing the second time.
+    let again = hub::store::reservations::advance_reminders(conn, &moves[..1])
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+}

@@ -185,6 +185,7 @@ async fn fire_together(ctx: &AppContext, due: &[Due], now: DateTime<Utc>) -> Res
     let mut shared = Shared::default();
     let mut fired = Vec::with_capacity(due.len());
     let mut guarded = Vec::with_capacity(due.len());
+    let mut reminders = Vec::new();
     for item in due {
         match item.timer {
             Timer::ValidationExpiry | Timer::PickupExpiry => {
@@ -197,10 +198,17 @@ async fn fire_together(ctx: &AppContext, due: &[Due], now: DateTime<Utc>) -> Res
                     fired.push((item.timer, event));
                 }
             }
+            Timer::Reminder => {
+                let (store, settings) = shared.of(conn, &item.row).await?;
+                let next = opening_hours_of(store)?
+                    .add_open_minutes(item.at, settings.reminder_every_minutes);
+                reminders.push((item, next));
+            }
             // None: handled (or fired) by someone else meanwhile.
-            _ => guarded.extend(guard(conn, &mut shared, item, now).await?),
+            _ => guarded.extend(guard(conn, item, now).await?),
         }
     }
+    guarded.extend(advance_reminders(conn, reminders).await?);
     fired.extend(record_events(ctx, conn, &mut shared, guarded, now).await?);
     tx.commit().await?;
     for (timer, _) in &fired {
@@ -217,27 +225,46 @@ struct Moved<'a> {
     event: NewEvent,
 }
 
-/// Moves a reminder or escalation's row under its guard; None when someone
-/// else moved it first.
+/// Moves the reminders' schedules on, all in one statement; those someone
+/// else handled (or fired) meanwhile are left out.
+async fn advance_reminders<'a>(
+    conn: &impl ConnectionTrait,
+    reminders: Vec<(&'a Due, DateTime<Utc>)>,
+) -> Result<Vec<Moved<'a>>, ApiError> {
+    let moves: Vec<_> = reminders
+        .iter()
+        .map(|(item, next)| (item.row.id, item.at, *next))
+        .collect();
+    let moved = db::reservations::advance_reminders(conn, &moves).await?;
+    Ok(reminders
+        .into_iter()
+        .filter(|(item, _)| moved.contains(&item.row.id))
+        .map(|(item, next)| {
+            let current = &item.row;
+            let data = json!({ "reminder": current.reminders_sent + 1, "next_at": next });
+            Moved {
+                item,
+                // Stamped with its due time: the history reads as if nothing was late.
+                event: NewEvent {
+                    reservation_id: current.id,
+                    kind: "reminder",
+                    at: item.at,
+                    data,
+                },
+            }
+        })
+        .collect())
+}
+
+/// Moves an escalation or pickup reminder's row under its guard; None when
+/// someone else moved it first.
 async fn guard<'a>(
     conn: &impl ConnectionTrait,
-    shared: &mut Shared,
     item: &'a Due,
     now: DateTime<Utc>,
 ) -> Result<Option<Moved<'a>>, ApiError> {
     let current = &item.row;
     let (kind, at, data) = match item.timer {
-        Timer::Reminder => {
-            let (store, settings) = shared.of(conn, current).await?;
-            let next =
-                opening_hours_of(store)?.add_open_minutes(item.at, settings.reminder_every_minutes);
-            if !db::reservations::advance_reminder(conn, current.id, item.at, next).await? {
-                return Ok(None);
-            }
-            let data = json!({ "reminder": current.reminders_sent + 1, "next_at": next });
-            // Stamped with its due time: the history reads as if nothing was late.
-            ("reminder", item.at, data)
-        }
         Timer::Overdue => {
             if !db::reservations::mark_overdue(conn, current.id, now).await? {
                 return Ok(None);
@@ -255,7 +282,7 @@ async fn guard<'a>(
                 json!({ "pickup_by": current.pickup_by }),
             )
         }
-        Timer::ValidationExpiry | Timer::PickupExpiry => return Ok(None),
+        Timer::Reminder | Timer::ValidationExpiry | Timer::PickupExpiry => return Ok(None),
     };
     let event = NewEvent {
         reservation_id: current.id,

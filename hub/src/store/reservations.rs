@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use schema::entities::{customer, reservation, reservation_line};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use std::collections::HashSet;
+
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -79,26 +81,42 @@ pub async fn set_put_back(
     Ok(())
 }
 
-/// Moves the reminder schedule on by one, only if it is still `due` and the
-/// reservation still pending (so a reminder is sent once, whoever fires it).
-pub async fn advance_reminder(
+/// Advances the reminders of `moves` (id, due, next) in one statement per
+/// 200, each only if still pending and due at `due` (of two hubs firing the
+/// same one, exactly one moves it). Returns the ids that moved.
+pub async fn advance_reminders(
     conn: &impl ConnectionTrait,
-    id: i64,
-    due: DateTime<Utc>,
-    next: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    let result = reservation::Entity::update_many()
-        .col_expr(
-            reservation::Column::RemindersSent,
-            Expr::col(reservation::Column::RemindersSent).add(1),
-        )
-        .col_expr(reservation::Column::NextReminderAt, Expr::value(next))
-        .filter(reservation::Column::Id.eq(id))
-        .filter(reservation::Column::State.eq(State::Pending.as_str()))
-        .filter(reservation::Column::NextReminderAt.eq(due))
-        .exec(conn)
-        .await?;
-    Ok(result.rows_affected == 1)
+    moves: &[(i64, DateTime<Utc>, DateTime<Utc>)],
+) -> Result<HashSet<i64>, DbErr> {
+    use reservation::Column as C;
+    let mut moved = HashSet::with_capacity(moves.len());
+    for chunk in moves.chunks(200) {
+        let mut next = CaseStatement::new();
+        let mut still_due = Condition::any();
+        for (id, due, at) in chunk {
+            next = next.case(Expr::col(C::Id).eq(*id), Expr::value(*at));
+            still_due = still_due.add(
+                Condition::all()
+                    .add(Expr::col(C::Id).eq(*id))
+                    .add(Expr::col(C::NextReminderAt).eq(*due)),
+            );
+        }
+        let statement = Query::update()
+            .table(reservation::Entity)
+            .value(C::RemindersSent, Expr::col(C::RemindersSent).add(1))
+            .value(C::NextReminderAt, next)
+            .cond_where(
+                Condition::all()
+                    .add(Expr::col(C::State).eq(State::Pending.as_str()))
+                    .add(still_due),
+            )
+            .returning_col(C::Id)
+            .to_owned();
+        for row in conn.query_all(&statement).await? {
+            moved.insert(row.try_get::<i64>("", "id")?);
+        }
+    }
+    Ok(moved)
 }
 
 /// Clears the pickup reminder once, if still due at `due`.
