@@ -92,24 +92,20 @@ pub async fn advance_reminders(
     let mut moved = HashSet::with_capacity(moves.len());
     for chunk in moves.chunks(200) {
         let mut next = CaseStatement::new();
-        let mut still_due = Condition::any();
+        let mut due_of = CaseStatement::new();
         for (id, due, at) in chunk {
             next = next.case(Expr::col(C::Id).eq(*id), Expr::value(*at));
-            still_due = still_due.add(
-                Condition::all()
-                    .add(Expr::col(C::Id).eq(*id))
-                    .add(Expr::col(C::NextReminderAt).eq(*due)),
-            );
+            due_of = due_of.case(Expr::col(C::Id).eq(*id), Expr::value(*due));
         }
+        let ids = chunk.iter().map(|(id, _, _)| *id);
         let statement = Query::update()
             .table(reservation::Entity)
             .value(C::RemindersSent, Expr::col(C::RemindersSent).add(1))
             .value(C::NextReminderAt, next)
-            .cond_where(
-                Condition::all()
-                    .add(Expr::col(C::State).eq(State::Pending.as_str()))
-                    .add(still_due),
-            )
+            // Found by key, then checked: still pending and still due.
+            .and_where(Expr::col(C::Id).is_in(ids))
+            .and_where(Expr::col(C::State).eq(State::Pending.as_str()))
+            .and_where(Expr::col(C::NextReminderAt).eq(due_of))
             .returning_col(C::Id)
             .to_owned();
         for row in conn.query_all(&statement).await? {
