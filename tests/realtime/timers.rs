@@ -397,3 +397,42 @@ async fn a_reminder_moves_only_while_still_due_at_the_time_it_was_read() {
         .unwrap();
     assert!(again.is_empty(), "{again:?}");
 }
+
+#[actix_web::test]
+async fn a_crashed_firing_queue_is_restarted_and_no_reminder_is_lost() {
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    let mut numbers = Vec::new();
+    for n in 0..3 {
+        let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("q{n}")));
+        numbers.push(
+            app.reserve(&body, None).await.body["number"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    app.settle().await;
+    let directory = app.ctx.directory.get().unwrap().clone();
+    directory
+        .send(hub::actors::directory::CrashFiringQueueForTest)
+        .await
+        .unwrap();
+    // The reminders fall due while the queue is dead; settling supervises
+    // first, so it restarts the queue and points every actor at it.
+    app.clock.advance(Duration::minutes(21));
+    let mut fired = 0;
+    for _ in 0..50 {
+        app.settle().await;
+        fired = 0;
+        for number in &numbers {
+            fired += events_of(&app, number, "reminder").await.len();
+        }
+        if fired == numbers.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(fired, numbers.len(), "each due reminder fired once");
+    assert_eq!(app.get_anonymous("/health").await.status, 200);
+}

@@ -9,7 +9,7 @@ use actix::prelude::*;
 use futures_util::future::join_all;
 
 use super::firing::FiringQueue;
-use super::reservation::{FireNow, Refresh, ReservationActor};
+use super::reservation::{FireNow, Refresh, ReservationActor, UseQueue};
 use super::store::{Publish, StoreActor};
 use crate::context::{AppContext, Committed};
 use crate::store as db;
@@ -51,6 +51,15 @@ impl Directory {
 
     /// Restarts actors whose task died (a panic) from the database.
     fn supervise(&mut self, ctx: &mut Context<Self>) {
+        if !self.firing.connected() {
+            // Due times live in the rows: nothing was fired half-way.
+            tracing::warn!("firing queue died; restarting it");
+            metrics::counter!("storehub_actor_restarts_total").increment(1);
+            self.firing = FiringQueue::new(self.app.clone()).start();
+            for addr in self.reservations.values() {
+                addr.do_send(UseQueue(self.firing.clone()));
+            }
+        }
         let dead: Vec<i64> = self
             .reservations
             .iter()
@@ -222,6 +231,20 @@ impl Handler<Census> for Directory {
             stores: self.stores.len(),
             reservations: self.reservations.values().filter(|a| a.connected()).count(),
         }
+    }
+}
+
+/// Crashes the firing queue (supervision tests).
+#[doc(hidden)]
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CrashFiringQueueForTest;
+
+impl Handler<CrashFiringQueueForTest> for Directory {
+    type Result = ();
+
+    fn handle(&mut self, _: CrashFiringQueueForTest, _: &mut Context<Self>) {
+        self.firing.do_send(super::firing::CrashForTest);
     }
 }
 

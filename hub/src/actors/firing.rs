@@ -101,6 +101,21 @@ impl Actor for FiringQueue {
     }
 }
 
+/// Makes the queue panic: lets tests check that supervision restarts it.
+#[doc(hidden)]
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CrashForTest;
+
+impl Handler<CrashForTest> for FiringQueue {
+    type Result = ();
+
+    #[allow(clippy::panic)]
+    fn handle(&mut self, _: CrashForTest, _: &mut Context<Self>) {
+        panic!("firing queue crashed on purpose");
+    }
+}
+
 impl Handler<Fire> for FiringQueue {
     type Result = ResponseFuture<Fired>;
 

@@ -23,6 +23,11 @@ pub struct Refresh;
 #[rtype(result = "()")]
 pub struct FireNow;
 
+/// The firing queue was restarted: use this one from now on.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct UseQueue(pub Addr<FiringQueue>);
+
 /// Makes the actor panic: lets tests check that supervision restarts it.
 #[doc(hidden)]
 #[derive(Message)]
@@ -163,6 +168,15 @@ impl Handler<FireNow> for ReservationActor {
         }
         // The reply goes only once the firing is done (and holds the mailbox).
         AtomicResponse::new(Box::pin(self.fire()))
+    }
+}
+
+impl Handler<UseQueue> for ReservationActor {
+    type Result = ();
+
+    fn handle(&mut self, UseQueue(queue): UseQueue, _: &mut Context<Self>) {
+        // A firing that failed on the dead queue retries on its own timer.
+        self.queue = queue;
     }
 }
 
