@@ -18,6 +18,19 @@ async fn events_of(app: &TestApp, number: &str, kind: &str) -> Vec<Value> {
         .collect()
 }
 
+/// `count` reservations of one SKU1 each in `store`, by as many identified
+/// shoppers; their numbers.
+async fn reserve_each(app: &TestApp, store: &str, prefix: &str, count: usize) -> Vec<String> {
+    let mut numbers = Vec::new();
+    for n in 0..count {
+        let body = reservation_body(store, "SKU1", 1, identified(&format!("{prefix}{n}")));
+        let made = app.reserve(&body, None).await;
+        assert_eq!(made.status, 201, "{made:?}");
+        numbers.push(made.body["number"].as_str().unwrap().to_string());
+    }
+    numbers
+}
+
 #[actix_web::test]
 async fn reminders_every_twenty_open_minutes_until_handled() {
     let app = spawn_app().await;
@@ -295,26 +308,8 @@ async fn timers_due_together_fire_once_each_and_a_broken_store_holds_back_no_oth
     app.shop_with_stock(30).await;
     app.seed_store("LYO01").await;
     assert_eq!(app.set_stock("LYO01", "SKU1", 5).await.status, 200);
-    let mut paris = Vec::new();
-    for n in 0..25 {
-        let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("p{n}")));
-        paris.push(
-            app.reserve(&body, None).await.body["number"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-    }
-    let mut lyon = Vec::new();
-    for n in 0..3 {
-        let body = reservation_body("LYO01", "SKU1", 1, identified(&format!("l{n}")));
-        lyon.push(
-            app.reserve(&body, None).await.body["number"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-    }
+    let paris = reserve_each(&app, "PAR01", "p", 25).await;
+    let lyon = reserve_each(&app, "LYO01", "l", 3).await;
     // Lyon's reminders cannot be computed: their firings fail, and the
     // transaction they share with Paris's must not take Paris's down.
     let conn = app.ctx.db.conn();
@@ -367,12 +362,7 @@ async fn a_reminder_moves_only_while_still_due_at_the_time_it_was_read() {
     let app = spawn_app().await;
     app.shop_with_stock(5).await;
     let mut ids = Vec::new();
-    for n in 0..2 {
-        let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("g{n}")));
-        let number = app.reserve(&body, None).await.body["number"]
-            .as_str()
-            .unwrap()
-            .to_string();
+    for number in reserve_each(&app, "PAR01", "g", 2).await {
         let row = hub::store::reservations::find_by_number(app.ctx.db.conn(), &number)
             .await
             .unwrap()
@@ -402,16 +392,7 @@ async fn a_reminder_moves_only_while_still_due_at_the_time_it_was_read() {
 async fn a_crashed_firing_queue_is_restarted_and_no_reminder_is_lost() {
     let app = spawn_app().await;
     app.shop_with_stock(5).await;
-    let mut numbers = Vec::new();
-    for n in 0..3 {
-        let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("q{n}")));
-        numbers.push(
-            app.reserve(&body, None).await.body["number"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-    }
+    let numbers = reserve_each(&app, "PAR01", "q", 3).await;
     app.settle().await;
     let directory = app.ctx.directory.get().unwrap().clone();
     directory

@@ -113,14 +113,9 @@ pub async fn fire_batch(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Fired> {
         if pending.is_empty() {
             break;
         }
-        let rows = match db::reservations::find_many(ctx.db.conn(), &pending).await {
-            Ok(rows) => rows,
-            Err(err) => {
-                for id in pending.drain(..) {
-                    results.insert(id, Err(anyhow::anyhow!("reading {id}: {err}").into()));
-                }
-                break;
-            }
+        let Some(rows) = read_or_fail(ctx, &pending, &mut results).await else {
+            pending.clear();
+            break;
         };
         let now = ctx.clock.now();
         let mut found = HashSet::with_capacity(rows.len());
@@ -157,20 +152,32 @@ pub async fn fire_batch(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Fired> {
     }
     // Still due after MAX_FIRINGS rounds: answer with the rows as they are.
     if !pending.is_empty() {
-        match db::reservations::find_many(ctx.db.conn(), &pending).await {
-            Ok(rows) => {
-                for row in rows {
-                    results.insert(row.id, Ok(Some(row)));
-                }
-            }
-            Err(err) => {
-                for id in &pending {
-                    results.insert(*id, Err(anyhow::anyhow!("reading {id}: {err}").into()));
-                }
-            }
+        for row in read_or_fail(ctx, &pending, &mut results)
+            .await
+            .unwrap_or_default()
+        {
+            results.insert(row.id, Ok(Some(row)));
         }
     }
     results
+}
+
+/// The rows of `ids`; None (and every id answered with the error) when
+/// they cannot be read.
+async fn read_or_fail(
+    ctx: &AppContext,
+    ids: &[i64],
+    results: &mut HashMap<i64, Fired>,
+) -> Option<Vec<reservation::Model>> {
+    match db::reservations::find_many(ctx.db.conn(), ids).await {
+        Ok(rows) => Some(rows),
+        Err(err) => {
+            for id in ids {
+                results.insert(*id, Err(anyhow::anyhow!("reading {id}: {err}").into()));
+            }
+            None
+        }
+    }
 }
 
 /// Fires `due` in one transaction and publishes what it committed.

@@ -46,18 +46,7 @@ pub async fn append(
     data: serde_json::Value,
 ) -> Result<reservation_event::Model, DbErr> {
     let seq = stores::next_event_seq(conn, store_id).await?;
-    let row = reservation_event::ActiveModel {
-        store_id: Set(store_id),
-        seq: Set(seq),
-        reservation_id: Set(reservation_id),
-        kind: Set(kind.to_string()),
-        actor_kind: Set(actor.kind.to_string()),
-        actor_id: Set(actor.id.clone()),
-        actor_name: Set(actor.name.clone()),
-        at: Set(at),
-        data: Set(data.to_string()),
-        ..Default::default()
-    };
+    let row = new_row(store_id, seq, reservation_id, kind, actor, at, &data);
     let result = reservation_event::Entity::insert(row).exec(conn).await?;
     Ok(reservation_event::Model {
         id: result.last_insert_id,
@@ -71,6 +60,29 @@ pub async fn append(
         at,
         data: data.to_string(),
     })
+}
+
+fn new_row(
+    store_id: i64,
+    seq: i64,
+    reservation_id: i64,
+    kind: &str,
+    actor: &EventActor,
+    at: DateTime<Utc>,
+    data: &serde_json::Value,
+) -> reservation_event::ActiveModel {
+    reservation_event::ActiveModel {
+        store_id: Set(store_id),
+        seq: Set(seq),
+        reservation_id: Set(reservation_id),
+        kind: Set(kind.to_string()),
+        actor_kind: Set(actor.kind.to_string()),
+        actor_id: Set(actor.id.clone()),
+        actor_name: Set(actor.name.clone()),
+        at: Set(at),
+        data: Set(data.to_string()),
+        ..Default::default()
+    }
 }
 
 /// An event to append.
@@ -97,17 +109,16 @@ pub async fn append_all(
     let rows: Vec<reservation_event::ActiveModel> = events
         .into_iter()
         .zip(first..)
-        .map(|(event, seq)| reservation_event::ActiveModel {
-            store_id: Set(store_id),
-            seq: Set(seq),
-            reservation_id: Set(event.reservation_id),
-            kind: Set(event.kind.to_string()),
-            actor_kind: Set(actor.kind.to_string()),
-            actor_id: Set(actor.id.clone()),
-            actor_name: Set(actor.name.clone()),
-            at: Set(event.at),
-            data: Set(event.data.to_string()),
-            ..Default::default()
+        .map(|(e, seq)| {
+            new_row(
+                store_id,
+                seq,
+                e.reservation_id,
+                e.kind,
+                actor,
+                e.at,
+                &e.data,
+            )
         })
         .collect();
     // Nine values a row: well under every backend's limit per statement.
