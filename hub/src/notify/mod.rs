@@ -105,6 +105,25 @@ pub struct Addressing {
 }
 
 impl Addressing {
+    /// Reads who hears `store`'s team alerts (and, when nobody on the list
+    /// is reachable, its managers) before a write transaction starts, so the
+    /// transaction does not spend the writer's turn reading them.
+    pub async fn read_team_ahead(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        store: &store::Model,
+        settings: &BusinessSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let people = self
+            .recipients(conn, store, settings, Audience::Team, now)
+            .await?;
+        if people.iter().all(|person| person.channels.is_empty()) {
+            self.managers(conn, store).await?;
+        }
+        Ok(())
+    }
+
     async fn recipients(
         &mut self,
         conn: &impl ConnectionTrait,
@@ -152,9 +171,31 @@ pub async fn enqueue_for_event(
     outgoing: &Outgoing<'_>,
 ) -> Result<(), ApiError> {
     let mut addressing = Addressing::default();
-    let messages = messages_for_event(
+    enqueue_addressed(
         conn,
         &mut addressing,
+        event,
+        reservation,
+        customer,
+        store,
+        outgoing,
+    )
+    .await
+}
+
+/// [`enqueue_for_event`] with who hears it perhaps already read.
+pub async fn enqueue_addressed(
+    conn: &impl ConnectionTrait,
+    addressing: &mut Addressing,
+    event: &reservation_event::Model,
+    reservation: &reservation::Model,
+    customer: &customer::Model,
+    store: &store::Model,
+    outgoing: &Outgoing<'_>,
+) -> Result<(), ApiError> {
+    let messages = messages_for_event(
+        conn,
+        addressing,
         event,
         reservation,
         customer,

@@ -3,7 +3,9 @@
 //! auto-cancel) with its hold released.
 
 use chrono::{DateTime, Utc};
-use schema::entities::{customer, reservation, reservation_event, reservation_line, store};
+use schema::entities::{
+    article, customer, reservation, reservation_event, reservation_line, store,
+};
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -15,6 +17,7 @@ use crate::context::AppContext;
 use crate::domain::customer::{parse_email, parse_phone};
 use crate::domain::limits::check_limits;
 use crate::domain::reservation::{Action, State, transition};
+use crate::domain::settings::BusinessSettings;
 use crate::domain::tokens;
 use crate::error::ApiError;
 use crate::notify::{self, Links, Outgoing};
@@ -435,8 +438,17 @@ pub async fn create(
     {
         return Ok(outcome);
     }
+    let mut ahead = read_ahead(ctx, &valid).await?;
     for _ in 0..3 {
-        match try_create(ctx, caller, &valid, idempotency_key.as_deref(), &hash).await {
+        let attempt = try_create(
+            ctx,
+            caller,
+            &valid,
+            &mut ahead,
+            idempotency_key.as_deref(),
+            &hash,
+        );
+        match attempt.await {
             Ok(outcome) => {
                 metrics::counter!("storehub_reservations_created_total").increment(1);
                 return Ok(outcome);
@@ -463,37 +475,33 @@ pub async fn create(
     )))
 }
 
-async fn try_create(
-    ctx: &AppContext,
-    caller: &Caller,
-    req: &ValidRequest,
-    idempotency_key: Option<&str>,
-    hash: &str,
-) -> Result<CreateOutcome, CreateFailure> {
-    let now = ctx.clock.now();
-    let tx = ctx.db.write().await?;
-    if let Some(key) = idempotency_key {
-        // Claim the key first: a concurrent twin waits here on PostgreSQL
-        // until this transaction ends, then replays its answer.
-        match db::idempotency::insert(&*tx, &caller.scope(), key, hash, 0, "", now).await {
-            Err(err) if is_unique_violation(&err) => return Err(CreateFailure::KeyTaken),
-            other => other?,
-        }
-    }
-    let store = db::stores::find_by_code(&*tx, &req.store)
+/// What a create reads before it takes the writer: the store, its
+/// settings, the articles and who hears the alert. They change rarely, and
+/// reading them inside the transaction would hold SQLite's one writer (and,
+/// on PostgreSQL, the locks taken so far) meanwhile.
+struct ReadAhead {
+    store: store::Model,
+    settings: BusinessSettings,
+    /// The requested articles with their quantities, in request order.
+    lines: Vec<(article::Model, i64)>,
+    addressing: notify::Addressing,
+}
+
+async fn read_ahead(ctx: &AppContext, req: &ValidRequest) -> Result<ReadAhead, ApiError> {
+    let conn = ctx.db.conn();
+    let store = db::stores::find_by_code(conn, &req.store)
         .await?
         .ok_or_else(|| unknown_store(&req.store))?;
-    let settings = super::settings::effective(&*tx, Some(store.id)).await?;
+    let settings = super::settings::effective(conn, Some(store.id)).await?;
     if !settings.module_active {
         return Err(ApiError::refused(
             "module_inactive",
             format!("Reservations are switched off for store `{}`.", store.code),
-        )
-        .into());
+        ));
     }
     let skus: Vec<String> = req.lines.iter().map(|(sku, _)| sku.clone()).collect();
-    let articles = db::articles::find_by_skus(&*tx, &skus).await?;
-    let mut resolved = Vec::with_capacity(req.lines.len());
+    let articles = db::articles::find_by_skus(conn, &skus).await?;
+    let mut lines = Vec::with_capacity(req.lines.len());
     for (sku, quantity) in &req.lines {
         let article = articles
             .iter()
@@ -503,10 +511,47 @@ async fn try_create(
             return Err(ApiError::refused(
                 "article_not_reservable",
                 format!("Article `{sku}` cannot be reserved."),
-            )
-            .into());
+            ));
         }
-        resolved.push((article, *quantity));
+        lines.push((article.clone(), *quantity));
+    }
+    let mut addressing = notify::Addressing::default();
+    if !needs_validation(req, &settings) {
+        addressing
+            .read_team_ahead(conn, &store, &settings, ctx.clock.now())
+            .await?;
+    }
+    Ok(ReadAhead {
+        store,
+        settings,
+        lines,
+        addressing,
+    })
+}
+
+/// An anonymous shopper confirms by email first, when the settings say so.
+fn needs_validation(req: &ValidRequest, settings: &BusinessSettings) -> bool {
+    !req.customer.identified && settings.email_validation_for_anonymous
+}
+
+async fn try_create(
+    ctx: &AppContext,
+    caller: &Caller,
+    req: &ValidRequest,
+    ahead: &mut ReadAhead,
+    idempotency_key: Option<&str>,
+    hash: &str,
+) -> Result<CreateOutcome, CreateFailure> {
+    let (store, settings) = (&ahead.store, &ahead.settings);
+    let now = ctx.clock.now();
+    let tx = ctx.db.write().await?;
+    if let Some(key) = idempotency_key {
+        // Claim the key first: a concurrent twin waits here on PostgreSQL
+        // until this transaction ends, then replays its answer.
+        match db::idempotency::insert(&*tx, &caller.scope(), key, hash, 0, "", now).await {
+            Err(err) if is_unique_violation(&err) => return Err(CreateFailure::KeyTaken),
+            other => other?,
+        }
     }
     let identified = req.customer.identified;
     let customer = db::customers::upsert_locked(
@@ -530,10 +575,10 @@ async fn try_create(
         .iter()
         .map(|(sku, q)| (sku.clone(), u64::try_from(*q).unwrap_or(u64::MAX)))
         .collect();
-    check_limits(&settings, identified, totals, &wanted)
+    check_limits(settings, identified, totals, &wanted)
         .map_err(|limit| ApiError::refused(limit.code(), format!("Limit reached: {limit}.")))?;
 
-    for (article, quantity) in &resolved {
+    for (article, quantity) in &ahead.lines {
         if !db::stock::try_hold(&*tx, store.id, article.id, *quantity, now).await? {
             let level = db::stock::level(&*tx, store.id, article.id).await?;
             let available = level.available().max(0);
@@ -548,8 +593,8 @@ async fn try_create(
         }
     }
 
-    let needs_validation = !identified && settings.email_validation_for_anonymous;
-    let hours = opening_hours_of(&store)?;
+    let needs_validation = needs_validation(req, settings);
+    let hours = opening_hours_of(store)?;
     let (state, validate_by, confirm_by, validation_token, next_reminder_at) = if needs_validation {
         let until = now + chrono::Duration::hours(i64::from(settings.validation_link_hours));
         let token = Some(tokens::secret_token());
@@ -591,7 +636,8 @@ async fn try_create(
         Err(err) if is_unique_violation(&err) => return Err(CreateFailure::NumberTaken),
         other => other?,
     };
-    let line_rows = resolved
+    let line_rows = ahead
+        .lines
         .iter()
         .map(|(article, quantity)| reservation_line::ActiveModel {
             reservation_id: Set(reservation.id),
@@ -605,7 +651,7 @@ async fn try_create(
             ..Default::default()
         })
         .collect();
-    db::reservations::insert_lines(&*tx, line_rows).await?;
+    let lines = db::reservations::insert_lines(&*tx, line_rows).await?;
     let kind = if needs_validation {
         "requested"
     } else {
@@ -626,17 +672,25 @@ async fn try_create(
             tracking_url: ctx.tracking_url(&reservation.tracking_token),
             validation_url: validation_token.as_deref().map(|t| ctx.validation_url(t)),
         },
-        settings: &settings,
+        settings,
         now,
     };
-    notify::enqueue_for_event(&*tx, &event, &reservation, &customer, &store, &outgoing).await?;
+    notify::enqueue_addressed(
+        &*tx,
+        &mut ahead.addressing,
+        &event,
+        &reservation,
+        &customer,
+        store,
+        &outgoing,
+    )
+    .await?;
 
     // The answer from the rows at hand: reading them back would hold the
-    // (SQLite) writer's turn for three more statements.
-    let lines = db::reservations::lines(&*tx, reservation.id).await?;
+    // (SQLite) writer's turn for more statements.
     let loaded = Loaded {
         reservation,
-        store,
+        store: store.clone(),
         customer,
         lines,
         events: vec![event.clone()],

@@ -13,12 +13,15 @@ pub async fn effective(
     conn: &impl ConnectionTrait,
     store_id: Option<i64>,
 ) -> Result<BusinessSettings, ApiError> {
-    let global = store::settings::layer(conn, GLOBAL).await?;
-    let store_layer = match store_id {
-        Some(id) => store::settings::layer(conn, &store::settings::store_scope(id)).await?,
-        None => Map::new(),
-    };
-    Ok(BusinessSettings::resolve([&global, &store_layer]))
+    let store_scope = store_id.map(store::settings::store_scope);
+    let mut scopes = vec![GLOBAL];
+    scopes.extend(store_scope.as_deref());
+    let layers = store::settings::layers(conn, &scopes).await?;
+    let empty = Map::new();
+    Ok(BusinessSettings::resolve([
+        &layers[0],
+        layers.get(1).unwrap_or(&empty),
+    ]))
 }
 
 /// The effective settings plus which keys the store overrides.

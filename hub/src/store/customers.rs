@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use schema::entities::{customer, reservation, reservation_line};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
 
 use crate::domain::limits::CustomerTotals;
@@ -23,57 +22,41 @@ pub struct CustomerFields {
     pub language: String,
 }
 
-/// Finds or creates the customer and, on PostgreSQL, locks the row until the
-/// transaction ends, so two requests of one shopper check limits in turn.
+/// Finds or creates the customer, keeping the latest contact details the
+/// shopper gave, in one statement. On PostgreSQL the upsert also locks the
+/// row until the transaction ends, so two requests of one shopper check
+/// limits in turn (SQLite has one writer at a time).
 pub async fn upsert_locked(
     conn: &impl ConnectionTrait,
     fields: CustomerFields,
     now: DateTime<Utc>,
 ) -> Result<customer::Model, DbErr> {
     let row = customer::ActiveModel {
-        customer_key: Set(fields.key.clone()),
-        email: Set(fields.email.clone()),
-        first_name: Set(fields.first_name.clone()),
-        last_name: Set(fields.last_name.clone()),
-        phone: Set(fields.phone.clone()),
+        customer_key: Set(fields.key),
+        email: Set(fields.email),
+        first_name: Set(fields.first_name),
+        last_name: Set(fields.last_name),
+        phone: Set(fields.phone),
         identified: Set(fields.identified),
-        external_id: Set(fields.external_id.clone()),
-        language: Set(fields.language.clone()),
+        external_id: Set(fields.external_id),
+        language: Set(fields.language),
         created_at: Set(now),
         ..Default::default()
     };
     customer::Entity::insert(row)
         .on_conflict(
             OnConflict::column(customer::Column::CustomerKey)
-                .do_nothing()
+                .update_columns([
+                    customer::Column::FirstName,
+                    customer::Column::LastName,
+                    customer::Column::Phone,
+                    customer::Column::Email,
+                    customer::Column::Language,
+                ])
                 .to_owned(),
         )
-        .exec_without_returning(conn)
-        .await?;
-    let mut query = customer::Entity::find().filter(customer::Column::CustomerKey.eq(&fields.key));
-    if conn.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_exclusive();
-    }
-    let existing = query
-        .one(conn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("customer {}", fields.key)))?;
-    // Keep the latest contact details the shopper gave.
-    let changed = existing.first_name != fields.first_name
-        || existing.last_name != fields.last_name
-        || existing.phone != fields.phone
-        || existing.email != fields.email
-        || existing.language != fields.language;
-    if !changed {
-        return Ok(existing);
-    }
-    let mut model = existing.into_active_model();
-    model.first_name = Set(fields.first_name);
-    model.last_name = Set(fields.last_name);
-    model.phone = Set(fields.phone);
-    model.email = Set(fields.email);
-    model.language = Set(fields.language);
-    model.update(conn).await
+        .exec_with_returning(conn)
+        .await
 }
 
 pub async fn find_by_id(

@@ -20,14 +20,17 @@ pub async fn insert(
     model.insert(conn).await
 }
 
+/// Inserts a reservation's lines and returns them in id order.
 pub async fn insert_lines(
     conn: &impl ConnectionTrait,
     lines: Vec<reservation_line::ActiveModel>,
-) -> Result<(), DbErr> {
-    reservation_line::Entity::insert_many(lines)
-        .exec_without_returning(conn)
+) -> Result<Vec<reservation_line::Model>, DbErr> {
+    let mut inserted = reservation_line::Entity::insert_many(lines)
+        .exec_with_returning(conn)
         .await?;
-    Ok(())
+    // RETURNING gives no order guarantee.
+    inserted.sort_by_key(|line| line.id);
+    Ok(inserted)
 }
 
 pub async fn find_by_number(

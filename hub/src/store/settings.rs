@@ -14,18 +14,30 @@ pub fn store_scope(store_id: i64) -> String {
 
 /// The values stored for one scope.
 pub async fn layer(conn: &impl ConnectionTrait, scope: &str) -> Result<Map<String, Value>, DbErr> {
+    let mut layers = layers(conn, &[scope]).await?;
+    Ok(layers.pop().unwrap_or_default())
+}
+
+/// The values stored for each of `scopes`, in their order, in one query.
+pub async fn layers(
+    conn: &impl ConnectionTrait,
+    scopes: &[&str],
+) -> Result<Vec<Map<String, Value>>, DbErr> {
     let rows = setting::Entity::find()
-        .filter(setting::Column::Scope.eq(scope))
+        .filter(setting::Column::Scope.is_in(scopes.iter().copied()))
         .all(conn)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            serde_json::from_str(&row.value)
-                .ok()
-                .map(|value| (row.key, value))
-        })
-        .collect())
+    let mut layers = vec![Map::new(); scopes.len()];
+    for row in rows {
+        let (Some(index), Ok(value)) = (
+            scopes.iter().position(|scope| *scope == row.scope),
+            serde_json::from_str(&row.value),
+        ) else {
+            continue;
+        };
+        layers[index].insert(row.key, value);
+    }
+    Ok(layers)
 }
 
 pub async fn put(
