@@ -575,3 +575,94 @@ async fn a_push_that_keeps_failing_ends_failed_with_its_last_error() {
     assert!(device["last_error"].as_str().unwrap().contains("503"));
     assert_eq!(service.log().await.len(), 4);
 }
+
+#[actix_web::test]
+async fn outcomes_are_recorded_only_under_the_lease_they_were_claimed_with() {
+    use hub::store::outbox::{self, NewMessage, Settled};
+    let app = storehub_tests::spawn_app().await;
+    let conn = app.ctx.db.conn();
+    // Due tomorrow: the hub's own worker (at the test clock's today) leaves them.
+    let tomorrow = app.clock_now() + chrono::Duration::days(1);
+    let messages = ["sent", "retried", "stale"].map(|name| NewMessage {
+        topic: hub::notify::TEAM_ALERT,
+        dedup_key: format!("lease-test:{name}"),
+        payload: json!({"channel": "email"}),
+        reservation_id: None,
+    });
+    outbox::enqueue_all(conn, messages.into(), tomorrow)
+        .await
+        .unwrap();
+    let lease = tomorrow + chrono::Duration::minutes(1);
+    let claimed = outbox::claim(conn, tomorrow, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 3, "{claimed:?}");
+    let id_of = |name: &str| {
+        claimed
+            .iter()
+            .find(|row| row.dedup_key == format!("lease-test:{name}"))
+            .unwrap()
+            .id
+    };
+    let retry_at = tomorrow + chrono::Duration::hours(2);
+    let settled = |status, next_attempt_at, sent_at| Settled {
+        status,
+        next_attempt_at,
+        last_error: (status != "sent").then(|| format!("{status} here")),
+        sent_at,
+    };
+    let results = [
+        (id_of("sent"), lease, settled("sent", None, Some(tomorrow))),
+        (
+            id_of("retried"),
+            lease,
+            settled("queued", Some(retry_at), None),
+        ),
+        // Someone else claimed it since: their lease, not ours.
+        (
+            id_of("stale"),
+            lease - chrono::Duration::seconds(1),
+            settled("failed", None, None),
+        ),
+    ];
+    outbox::settle_all(conn, &results).await.unwrap();
+
+    let rows = outbox::with_prefix(conn, "lease-test:").await.unwrap();
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r.dedup_key == format!("lease-test:{name}"))
+            .unwrap()
+    };
+    let sent = row("sent");
+    assert_eq!(
+        (
+            sent.status.as_str(),
+            sent.lease_until,
+            sent.last_error.as_deref()
+        ),
+        ("sent", None, None)
+    );
+    assert_eq!(sent.sent_at, Some(tomorrow));
+    assert_eq!(
+        sent.next_attempt_at, tomorrow,
+        "an ended message keeps its due time"
+    );
+    let retried = row("retried");
+    assert_eq!(
+        (
+            retried.status.as_str(),
+            retried.lease_until,
+            retried.next_attempt_at
+        ),
+        ("queued", None, retry_at)
+    );
+    assert_eq!(retried.last_error.as_deref(), Some("queued here"));
+    let stale = row("stale");
+    assert_eq!(
+        (
+            stale.status.as_str(),
+            stale.lease_until,
+            stale.last_error.as_deref()
+        ),
+        ("queued", Some(lease), None),
+        "a settle under someone else's lease changes nothing"
+    );
+}

@@ -273,11 +273,13 @@ impl Worker {
             Err(reason) => return Outcome::Failed(reason),
         };
         let now = self.ctx.clock.now();
-        let write = async {
-            let tx = self.ctx.db.write().await?;
-            for device in &targets {
+        let children = targets
+            .iter()
+            .map(|device| queue::NewMessage {
+                topic: DEVICE_PUSH,
+                dedup_key: format!("{}:dev:{}", row.dedup_key, device.id),
                 // The target travels with the row: no device read per push.
-                let child = json!({
+                payload: json!({
                     "device_id": device.id,
                     "message": push,
                     "device": {
@@ -286,10 +288,13 @@ impl Worker {
                         "p256dh": device.p256dh,
                         "auth": device.auth,
                     },
-                });
-                let key = format!("{}:dev:{}", row.dedup_key, device.id);
-                queue::enqueue(&*tx, DEVICE_PUSH, &key, child, row.reservation_id, now).await?;
-            }
+                }),
+                reservation_id: row.reservation_id,
+            })
+            .collect();
+        let write = async {
+            let tx = self.ctx.db.write().await?;
+            queue::enqueue_all(&*tx, children, now).await?;
             tx.commit().await
         };
         match write.await {
@@ -413,13 +418,12 @@ impl Worker {
             .iter()
             .map(|(row, outcome)| (row, self.settlement(row, outcome)))
             .collect();
+        let guarded: Vec<_> = settled
+            .iter()
+            .filter_map(|(row, settled)| Some((row.id, row.lease_until?, settled.clone())))
+            .collect();
         let tx = self.ctx.db.write().await?;
-        for (row, settled) in &settled {
-            let Some(lease_until) = row.lease_until else {
-                continue;
-            };
-            queue::settle(&*tx, row.id, lease_until, settled.clone()).await?;
-        }
+        queue::settle_all(&*tx, &guarded).await?;
         tx.commit().await?;
         for (row, settled) in settled {
             metrics::counter!("storehub_deliveries_total", "topic" => row.topic.clone(), "status" => settled.status).increment(1);

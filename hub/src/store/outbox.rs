@@ -138,31 +138,54 @@ pub struct Settled<'a> {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-/// Records the result of an attempt, only if the claim is still ours.
-pub async fn settle(
+/// Records the results of attempts, each only if its claim is still ours
+/// (`lease_until` unchanged), in one statement per 100.
+pub async fn settle_all(
     conn: &impl ConnectionTrait,
-    id: i64,
-    lease_until: DateTime<Utc>,
-    result: Settled<'_>,
-) -> Result<bool, DbErr> {
-    use sea_orm::sea_query::Expr;
-    let mut update = outbox::Entity::update_many()
-        .col_expr(outbox::Column::Status, Expr::value(result.status))
-        .col_expr(
-            outbox::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(outbox::Column::LastError, Expr::value(result.last_error))
-        .col_expr(outbox::Column::SentAt, Expr::value(result.sent_at));
-    if let Some(next) = result.next_attempt_at {
-        update = update.col_expr(outbox::Column::NextAttemptAt, Expr::value(next));
+    results: &[(i64, DateTime<Utc>, Settled<'_>)],
+) -> Result<(), DbErr> {
+    use outbox::Column as C;
+    use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
+    for chunk in results.chunks(100) {
+        let (mut status, mut last_error, mut sent_at) = (
+            CaseStatement::new(),
+            CaseStatement::new(),
+            CaseStatement::new(),
+        );
+        let (mut lease_of, mut next_attempt_at) = (CaseStatement::new(), CaseStatement::new());
+        let mut any_retry = false;
+        for (id, lease_until, settled) in chunk {
+            let this = || Expr::col(C::Id).eq(*id);
+            status = status.case(this(), Expr::value(settled.status));
+            last_error = last_error.case(this(), Expr::value(settled.last_error.clone()));
+            sent_at = sent_at.case(this(), Expr::value(settled.sent_at));
+            lease_of = lease_of.case(this(), Expr::value(*lease_until));
+            if let Some(next) = settled.next_attempt_at {
+                next_attempt_at = next_attempt_at.case(this(), Expr::value(next));
+                any_retry = true;
+            }
+        }
+        let ids = chunk.iter().map(|(id, _, _)| *id);
+        let mut statement = Query::update();
+        statement
+            .table(outbox::Entity)
+            .value(C::Status, status)
+            .value(C::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .value(C::LastError, last_error)
+            .value(C::SentAt, sent_at)
+            .and_where(Expr::col(C::Id).is_in(ids))
+            .and_where(Expr::col(C::LeaseUntil).eq(lease_of));
+        if any_retry {
+            // A retry moves its due time; an ended message keeps it. (A
+            // CASE needs at least one WHEN.)
+            statement.value(
+                C::NextAttemptAt,
+                next_attempt_at.finally(Expr::col(C::NextAttemptAt)),
+            );
+        }
+        conn.execute(&statement).await?;
     }
-    let done = update
-        .filter(outbox::Column::Id.eq(id))
-        .filter(outbox::Column::LeaseUntil.eq(lease_until))
-        .exec(conn)
-        .await?;
-    Ok(done.rows_affected == 1)
+    Ok(())
 }
 
 /// The earliest time a queued message is due, to sleep until then.
