@@ -17,7 +17,18 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
-    sqlite_writer: Option<Arc<Mutex<()>>>,
+    sqlite_writer: Option<SqliteWriter>,
+}
+
+/// SQLite's one writer: the turn to write, and the connection that writes.
+///
+/// One connection for every write keeps its page cache warm: in WAL mode a
+/// write empties the cache of every other connection, so writes spread over
+/// the pool read their pages back from the file each time.
+#[derive(Clone)]
+struct SqliteWriter {
+    turn: Arc<Mutex<()>>,
+    conn: DatabaseConnection,
 }
 
 /// A write transaction; on SQLite it also holds the writer's turn.
@@ -70,6 +81,22 @@ impl Drop for WriteTx {
     }
 }
 
+fn pool_options(url: &str, max_connections: u32, log_sql: bool) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(log_sql)
+        .map_sqlx_sqlite_opts(|opts| {
+            // WAL is set once by `connect`: it persists in the file, and
+            // asking for it on every new connection contends with the writer.
+            opts.synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    options
+}
+
 impl Db {
     /// Connects to `url` (`sqlite://...` or `postgres://...`).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
@@ -82,27 +109,28 @@ impl Db {
         max_connections: u32,
         log_sql: bool,
     ) -> Result<Self, DbErr> {
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(log_sql)
-            .map_sqlx_sqlite_opts(|opts| {
-                // WAL is set once below: it persists in the file, and asking
-                // for it on every new connection contends with the writer.
-                opts.synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
+        let conn = Database::connect(pool_options(url, max_connections, log_sql)).await?;
+        if conn.get_database_backend() != DbBackend::Sqlite {
+            return Ok(Self {
+                conn,
+                sqlite_writer: None,
             });
-        let conn = Database::connect(options).await?;
-        if conn.get_database_backend() == DbBackend::Sqlite {
-            conn.execute_unprepared("PRAGMA journal_mode = WAL").await?;
         }
-        let sqlite_writer =
-            (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        conn.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+        // An in-memory database is private to its connection: there, the
+        // pool's connections write too.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let writer_conn = if in_memory {
+            conn.clone()
+        } else {
+            Database::connect(pool_options(url, 1, log_sql)).await?
+        };
         Ok(Self {
             conn,
-            sqlite_writer,
+            sqlite_writer: Some(SqliteWriter {
+                turn: Arc::new(Mutex::new(())),
+                conn: writer_conn,
+            }),
         })
     }
 
@@ -116,12 +144,19 @@ impl Db {
 
     /// Begins a transaction that will write.
     pub async fn write(&self) -> Result<WriteTx, DbErr> {
-        let turn = match &self.sqlite_writer {
-            Some(writer) => Some(writer.clone().lock_owned().await),
-            None => None,
+        let Some(writer) = &self.sqlite_writer else {
+            let tx = self.conn.begin().await?;
+            return Ok(WriteTx {
+                tx: Some(tx),
+                turn: None,
+            });
         };
-        let tx = self.conn.begin().await?;
-        Ok(WriteTx { tx: Some(tx), turn })
+        let turn = writer.turn.clone().lock_owned().await;
+        let tx = writer.conn.begin().await?;
+        Ok(WriteTx {
+            tx: Some(tx),
+            turn: Some(turn),
+        })
     }
 
     /// True when the database answers a trivial query.
