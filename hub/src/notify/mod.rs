@@ -161,30 +161,9 @@ impl Addressing {
     }
 }
 
-/// Queues the messages that follow `event`, in one insert.
+/// Queues the messages that follow `event`, in one insert. `addressing`
+/// may already hold who hears it (read before the transaction).
 pub async fn enqueue_for_event(
-    conn: &impl ConnectionTrait,
-    event: &reservation_event::Model,
-    reservation: &reservation::Model,
-    customer: &customer::Model,
-    store: &store::Model,
-    outgoing: &Outgoing<'_>,
-) -> Result<(), ApiError> {
-    let mut addressing = Addressing::default();
-    enqueue_addressed(
-        conn,
-        &mut addressing,
-        event,
-        reservation,
-        customer,
-        store,
-        outgoing,
-    )
-    .await
-}
-
-/// [`enqueue_for_event`] with who hears it perhaps already read.
-pub async fn enqueue_addressed(
     conn: &impl ConnectionTrait,
     addressing: &mut Addressing,
     event: &reservation_event::Model,

@@ -675,7 +675,7 @@ async fn try_create(
         settings,
         now,
     };
-    notify::enqueue_addressed(
+    notify::enqueue_for_event(
         &*tx,
         &mut ahead.addressing,
         &event,
@@ -909,7 +909,16 @@ pub async fn apply(
     };
     let settings = super::settings::effective(conn, Some(store.id)).await?;
     let outgoing = Outgoing::tracking(ctx, current, &settings, now);
-    notify::enqueue_for_event(conn, &event, &updated, &customer, &store, &outgoing).await?;
+    notify::enqueue_for_event(
+        conn,
+        &mut notify::Addressing::default(),
+        &event,
+        &updated,
+        &customer,
+        &store,
+        &outgoing,
+    )
+    .await?;
     metrics::counter!("storehub_reservation_changes_total", "to" => to.as_str()).increment(1);
     Ok(event)
 }

@@ -223,7 +223,16 @@ pub async fn validate(ctx: &AppContext, token: &str) -> Result<ValidationResult,
         ..current.clone()
     };
     let outgoing = Outgoing::tracking(ctx, &current, &settings, now);
-    notify::enqueue_for_event(&*tx, &event, &updated, &customer, &store, &outgoing).await?;
+    notify::enqueue_for_event(
+        &*tx,
+        &mut notify::Addressing::default(),
+        &event,
+        &updated,
+        &customer,
+        &store,
+        &outgoing,
+    )
+    .await?;
     tx.commit().await?;
     ctx.publish(vec![event]);
     Ok(result(ValidationOutcome::Validated))
