@@ -144,19 +144,12 @@ impl Db {
 
     /// Begins a transaction that will write.
     pub async fn write(&self) -> Result<WriteTx, DbErr> {
-        let Some(writer) = &self.sqlite_writer else {
-            let tx = self.conn.begin().await?;
-            return Ok(WriteTx {
-                tx: Some(tx),
-                turn: None,
-            });
+        let (conn, turn) = match &self.sqlite_writer {
+            Some(writer) => (&writer.conn, Some(writer.turn.clone().lock_owned().await)),
+            None => (&self.conn, None),
         };
-        let turn = writer.turn.clone().lock_owned().await;
-        let tx = writer.conn.begin().await?;
-        Ok(WriteTx {
-            tx: Some(tx),
-            turn: Some(turn),
-        })
+        let tx = conn.begin().await?;
+        Ok(WriteTx { tx: Some(tx), turn })
     }
 
     /// True when the database answers a trivial query.
