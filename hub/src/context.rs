@@ -30,6 +30,10 @@ pub struct AppContext {
     /// The actor directory: committed events go live through it (store
     /// fan-out, reservation timers). Set once the actors run.
     pub directory: Arc<OnceLock<Addr<Directory>>>,
+    /// Bounds the WebSocket subscriptions reading their catch-up at once, so
+    /// a reconnect storm queues here instead of holding half-built queries
+    /// in memory (each one kilobytes) while it waits for a connection.
+    pub catch_up_gate: Arc<tokio::sync::Semaphore>,
 }
 
 /// Events a transaction committed, in the order it appended them.
@@ -43,6 +47,11 @@ pub struct Committed {
 }
 
 impl AppContext {
+    /// One catch-up per database connection at a time.
+    pub fn catch_up_gate(max_connections: u32) -> Arc<tokio::sync::Semaphore> {
+        Arc::new(tokio::sync::Semaphore::new(max_connections.max(1) as usize))
+    }
+
     /// Tells the live side about committed events. Call after `commit`.
     pub fn publish(&self, events: Vec<reservation_event::Model>) {
         self.publish_from(events, false);

@@ -173,6 +173,7 @@ impl Application {
             metrics: telemetry::metrics_handle(),
             directory: Default::default(),
             realtime: settings.realtime.clone(),
+            catch_up_gate: AppContext::catch_up_gate(settings.database.max_connections),
             delivery_wake: Default::default(),
             vapid_public_key,
             links: LinkSigner::new(&link_secret(&db_for_links).await?),

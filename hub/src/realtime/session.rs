@@ -132,82 +132,22 @@ impl Live {
         store: &schema::entities::store::Model,
         last_seq: Option<i64>,
     ) -> bool {
-        let app = self.app.clone();
-        let conn = app.db.conn();
-        let limit = app.realtime.replay_limit;
-        let replay = match last_seq {
-            Some(last) if last >= 0 => {
-                match db::events::for_store_after(conn, store.id, last, limit + 1).await {
-                    Ok(events) if (events.len() as u64) <= limit => {
-                        let current = db::stores::find_by_id(conn, store.id)
-                            .await
-                            .ok()
-                            .flatten()
-                            .map(|s| s.event_seq);
-                        // A client ahead of the store (another database) gets a snapshot.
-                        current.filter(|seq| last <= *seq).map(|_| events)
-                    }
-                    _ => None,
-                }
-            }
-            _ => None,
+        let (frames, seq) = {
+            // Read under the gate, send after it: a slow client must not hold a permit.
+            let Ok(_permit) = self.app.catch_up_gate.acquire().await else {
+                return false;
+            };
+            catch_up_frames(&self.app, store, last_seq).await
         };
-        let now = app.clock.now();
-        match replay {
-            Some(events) => {
-                let mut last = last_seq.unwrap_or(0);
-                for event in events {
-                    let Ok(Some(row)) =
-                        db::reservations::find_by_id(conn, event.reservation_id).await
-                    else {
-                        continue;
-                    };
-                    let Ok(item) = board::item(conn, &row, now).await else {
-                        continue;
-                    };
-                    last = event.seq;
-                    if !self.send(&event_frame(&store.code, &event, item)).await {
-                        return false;
-                    }
-                }
-                self.sent.insert(store.id, last);
-                let done = ServerMessage::Subscribed {
-                    store: store.code.clone(),
-                    seq: last,
-                    mode: "replay".into(),
-                };
-                self.send(&done).await
-            }
-            None => match board::board(&app, store).await {
-                Ok(board) => {
-                    let seq = board.seq;
-                    self.sent.insert(store.id, seq);
-                    let snapshot = ServerMessage::Snapshot {
-                        store: store.code.clone(),
-                        seq,
-                        board: Box::new(board),
-                    };
-                    if !self.send(&snapshot).await {
-                        return false;
-                    }
-                    let done = ServerMessage::Subscribed {
-                        store: store.code.clone(),
-                        seq,
-                        mode: "snapshot".into(),
-                    };
-                    self.send(&done).await
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "snapshot failed");
-                    self.send(&ServerMessage::error(
-                        "internal_error",
-                        "Try subscribing again.",
-                        Some(&store.code),
-                    ))
-                    .await
-                }
-            },
+        if let Some(seq) = seq {
+            self.sent.insert(store.id, seq);
         }
+        for frame in &frames {
+            if !self.send(frame).await {
+                return false;
+            }
+        }
+        true
     }
 
     fn unsubscribe(&mut self, codes: Vec<String>) {
@@ -235,6 +175,83 @@ impl Live {
             *sent = seq;
         }
         self.session.text(outbound.frame).await.is_ok()
+    }
+}
+
+/// The frames that bring a subscriber up to date on one store, and the seq
+/// they reach (None when the store could not be read).
+async fn catch_up_frames(
+    app: &AppContext,
+    store: &schema::entities::store::Model,
+    last_seq: Option<i64>,
+) -> (Vec<ServerMessage>, Option<i64>) {
+    let conn = app.db.conn();
+    let limit = app.realtime.replay_limit;
+    let replay = match last_seq {
+        Some(last) if last >= 0 => {
+            match db::events::for_store_after(conn, store.id, last, limit + 1).await {
+                Ok(events) if (events.len() as u64) <= limit => {
+                    let current = db::stores::find_by_id(conn, store.id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|s| s.event_seq);
+                    // A client ahead of the store (another database) gets a snapshot.
+                    current.filter(|seq| last <= *seq).map(|_| events)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let now = app.clock.now();
+    if let Some(events) = replay {
+        let mut frames = Vec::with_capacity(events.len() + 1);
+        let mut last = last_seq.unwrap_or(0);
+        for event in events {
+            let Ok(Some(row)) = db::reservations::find_by_id(conn, event.reservation_id).await
+            else {
+                continue;
+            };
+            let Ok(item) = board::item(conn, &row, now).await else {
+                continue;
+            };
+            last = event.seq;
+            frames.push(event_frame(&store.code, &event, item));
+        }
+        frames.push(ServerMessage::Subscribed {
+            store: store.code.clone(),
+            seq: last,
+            mode: "replay".into(),
+        });
+        return (frames, Some(last));
+    }
+    match board::board(app, store).await {
+        Ok(board) => {
+            let seq = board.seq;
+            let frames = vec![
+                ServerMessage::Snapshot {
+                    store: store.code.clone(),
+                    seq,
+                    board: Box::new(board),
+                },
+                ServerMessage::Subscribed {
+                    store: store.code.clone(),
+                    seq,
+                    mode: "snapshot".into(),
+                },
+            ];
+            (frames, Some(seq))
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "snapshot failed");
+            let error = ServerMessage::error(
+                "internal_error",
+                "Try subscribing again.",
+                Some(&store.code),
+            );
+            (vec![error], None)
+        }
     }
 }
 
@@ -315,7 +332,8 @@ pub async fn run(
                 last_heard = Instant::now();
                 let ok = match message {
                     Some(Ok(AggregatedMessage::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
-                        Ok(ClientMessage::Subscribe { stores }) => live.subscribe(stores).await,
+                        // Boxed: its reads would otherwise size every idle session's future.
+                        Ok(ClientMessage::Subscribe { stores }) => Box::pin(live.subscribe(stores)).await,
                         Ok(ClientMessage::Unsubscribe { stores }) => { live.unsubscribe(stores); true }
                         Ok(ClientMessage::Ping) => live.send(&ServerMessage::Pong).await,
                         Ok(ClientMessage::Auth { .. }) => live.send(&ServerMessage::error("already_authenticated", "This socket is already signed in.", None)).await,
