@@ -108,6 +108,10 @@ pub struct HttpSettings {
     /// self-tuning default). Small values cap memory per idle WebSocket and
     /// make a stalled client's backlog reach the hub's own bounded queue.
     pub socket_send_buffer_bytes: usize,
+    /// Response bytes the HTTP/1 layer gathers before it waits for the
+    /// socket (at least 1024). Bounds what a stalled WebSocket holds there
+    /// on top of its frame queue; actix-web's own default is 32 KiB.
+    pub write_buffer_bytes: usize,
 }
 
 #[derive(Clone, Deserialize)]
@@ -178,6 +182,7 @@ impl Default for HttpSettings {
             max_body_bytes: 64 * 1024,
             workers: 0,
             socket_send_buffer_bytes: 0,
+            write_buffer_bytes: 8 * 1024,
         }
     }
 }

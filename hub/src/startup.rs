@@ -214,6 +214,7 @@ impl Application {
                 tracing::warn!(error = %err, "could not size the socket send buffer");
             }
         })
+        .h1_write_buffer_size(settings.http.write_buffer_bytes.max(1024))
         .listen(listener)?;
         if settings.http.workers > 0 {
             server = server.workers(settings.http.workers);

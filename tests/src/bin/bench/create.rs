@@ -51,8 +51,8 @@ fn load(mode: Mode, skus: &str) -> Load {
     Load {
         skus: if skus == "hot" { 1 } else { spread },
         phase: match mode {
-            Mode::Quick => Duration::from_secs(4),
-            Mode::Full => Duration::from_secs(15),
+            Mode::Quick => Duration::from_secs(2),
+            Mode::Full => Duration::from_secs(5),
         },
         rate: 500,
     }

@@ -14,8 +14,8 @@ use super::measure::{Baseline, Hub, Plan, Sample, Scratch, cpu_time, progress, r
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Vec<Sample>> {
     let (count, hold) = match plan.mode {
-        Mode::Quick => (2_000, Duration::from_secs(5)),
-        Mode::Full => (19_000, Duration::from_secs(20)),
+        Mode::Quick => (2_000, Duration::from_secs(3)),
+        Mode::Full => (19_000, Duration::from_secs(10)),
     };
     let mut samples = Vec::new();
     for round in 1..=plan.rounds {

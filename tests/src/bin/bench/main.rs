@@ -93,6 +93,9 @@ enum Command {
     DelayQueue {
         #[arg(long)]
         count: u64,
+        /// Fill the queue and report its memory only.
+        #[arg(long)]
+        no_fire: bool,
     },
     /// The fan-out baseline: a bare tokio-tungstenite broadcast server that
     /// coalesces writes; `load RATE SECONDS BYTES` on stdin runs a phase.
@@ -145,7 +148,14 @@ fn main() -> ExitCode {
                 clients::hold(&url, count, &source, &stores, behaviour).await
             }
             Command::WsBroadcast { bind } => broadcast::serve(&bind).await,
-            Command::DelayQueue { count } => timers::delay_queue(count).await,
+            Command::DelayQueue { count, no_fire } => {
+                let fire = if no_fire {
+                    timers::Fire::No
+                } else {
+                    timers::Fire::Yes
+                };
+                timers::delay_queue(count, fire).await
+            }
         }
     });
     match result {

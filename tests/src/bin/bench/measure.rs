@@ -39,37 +39,73 @@ pub struct Sample {
 
 pub async fn run_all(plan: Plan) -> anyhow::Result<()> {
     std::fs::create_dir_all(&plan.out)?;
-    let started = Instant::now();
+    let started = *STARTED;
     let mut samples = Vec::new();
+    let mut laps = Laps::default();
     if plan.wants("idle") {
         samples.extend(super::idle::run(&plan).await?);
+        laps.lap("idle");
     }
     if plan.wants("fanout") {
         samples.extend(super::fanout::run(&plan).await?);
+        laps.lap("fanout");
     }
     if plan.wants("slow") {
         samples.extend(super::fanout::run_slow(&plan).await?);
+        laps.lap("slow");
     }
     if plan.wants("push") {
         samples.extend(super::push::run(&plan).await?);
+        laps.lap("push");
     }
     if plan.wants("timers") {
         samples.extend(super::timers::run(&plan).await?);
+        laps.lap("timers");
     }
     for (database, skus) in super::create::variants(plan.mode) {
         let name = format!("create-{database}-{skus}");
         if plan.wants(&name) {
             samples.extend(super::create::run(&plan, database, skus).await?);
+            laps.lap(&name);
         }
     }
-    write_results(&plan, &samples, started.elapsed())?;
+    write_results(&plan, &samples, &laps.done, started.elapsed())?;
     Ok(())
 }
+
+/// Seconds each scenario family took, all rounds and set-up included.
+struct Laps {
+    since: Instant,
+    done: Vec<(String, f64)>,
+}
+
+impl Default for Laps {
+    fn default() -> Laps {
+        Laps {
+            since: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+}
+
+impl Laps {
+    fn lap(&mut self, family: &str) {
+        let now = Instant::now();
+        self.done
+            .push((family.to_string(), (now - self.since).as_secs_f64()));
+        self.since = now;
+        progress(&format!("{family}: done"));
+    }
+}
+
+/// When the run started: progress lines show the time since, so a slow
+/// family stands out.
+static STARTED: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
 
 /// Prints a progress line at once (the runner's output is piped).
 pub fn progress(text: &str) {
     let mut out = std::io::stderr();
-    let _ = writeln!(out, "[bench] {text}");
+    let _ = writeln!(out, "[bench {:>4}s] {text}", STARTED.elapsed().as_secs());
 }
 
 // ---- /proc readings
@@ -354,22 +390,39 @@ fn spawn_serve(binary: &Path, env: &[(String, String)]) -> anyhow::Result<Child>
 
 // ---- results
 
-fn write_results(plan: &Plan, samples: &[Sample], elapsed: Duration) -> anyhow::Result<()> {
+fn write_results(
+    plan: &Plan,
+    samples: &[Sample],
+    laps: &[(String, f64)],
+    elapsed: Duration,
+) -> anyhow::Result<()> {
     let rows: Vec<Value> = samples
         .iter()
         .map(|s| json!({"scenario": s.scenario, "side": s.side, "round": s.round, "figures": s.figures}))
         .collect();
+    let mode = format!("{:?}", plan.mode).to_lowercase();
     let document = json!({
-        "mode": format!("{:?}", plan.mode).to_lowercase(),
+        "mode": mode,
         "rounds": plan.rounds,
         "elapsed_secs": elapsed.as_secs_f64(),
+        "family_secs": laps.iter().map(|(name, secs)| (name.clone(), json!(secs))).collect::<serde_json::Map<_, _>>(),
         "samples": rows,
     });
     std::fs::write(
         plan.out.join("results.json"),
         serde_json::to_string_pretty(&document)?,
     )?;
-    let markdown = summary(samples);
+    let mut markdown = summary(samples);
+    let took: Vec<String> = laps
+        .iter()
+        .map(|(name, secs)| format!("{name} {secs:.0} s"))
+        .collect();
+    markdown.push_str(&format!(
+        "\n{mode} mode, {} rounds, {:.0} s in all: {}.\n",
+        plan.rounds,
+        elapsed.as_secs_f64(),
+        took.join(", ")
+    ));
     std::fs::write(plan.out.join("results.md"), &markdown)?;
     println!("{markdown}");
     Ok(())

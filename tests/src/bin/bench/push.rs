@@ -376,7 +376,7 @@ fn raw_crypto_loop() -> anyhow::Result<Value> {
     use web_push::{
         ContentEncoding, SubscriptionInfo, VapidSignatureBuilder, WebPushMessageBuilder,
     };
-    const MESSAGES: u32 = 3_000;
+    const MESSAGES: u32 = 1_500;
     let vapid = mobile_bridge::webpush::generate_vapid_keys().map_err(anyhow::Error::msg)?;
     let device = mobile_bridge::webpush::generate_vapid_keys().map_err(anyhow::Error::msg)?;
     let signer = VapidSignatureBuilder::from_base64_no_sub(&vapid.private_key)?;

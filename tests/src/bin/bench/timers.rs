@@ -31,32 +31,43 @@ use super::measure::{Hub, Plan, Sample, Scratch, progress, rss_kib};
 const FIRES_PER_SEC: u64 = 20_000;
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Vec<Sample>> {
-    let count: u64 = match plan.mode {
-        Mode::Quick => 5_000,
-        Mode::Full => 100_000,
+    // Firing a million reminders would take minutes a round at the hub's
+    // rate, so the largest size measures the rebuild and memory only.
+    let sizes: &[(u64, Fire)] = match plan.mode {
+        Mode::Quick => &[(5_000, Fire::Yes)],
+        Mode::Full => &[(100_000, Fire::Yes), (1_000_000, Fire::No)],
     };
-    let scenario = format!("timers-{count}");
     let mut samples = Vec::new();
-    for round in 1..=plan.rounds {
-        progress(&format!("{scenario}: round {round}/{}: hub", plan.rounds));
-        samples.push(Sample {
-            scenario: scenario.clone(),
-            side: "hub",
-            round,
-            figures: hub_side(plan, count, round).await?,
-        });
-        progress(&format!(
-            "{scenario}: round {round}/{}: baseline (DelayQueue)",
-            plan.rounds
-        ));
-        samples.push(Sample {
-            scenario: scenario.clone(),
-            side: "baseline",
-            round,
-            figures: baseline_side(count).await?,
-        });
+    for &(count, fire) in sizes {
+        let scenario = format!("timers-{count}");
+        for round in 1..=plan.rounds {
+            progress(&format!("{scenario}: round {round}/{}: hub", plan.rounds));
+            samples.push(Sample {
+                scenario: scenario.clone(),
+                side: "hub",
+                round,
+                figures: hub_side(plan, count, fire, round).await?,
+            });
+            progress(&format!(
+                "{scenario}: round {round}/{}: baseline (DelayQueue)",
+                plan.rounds
+            ));
+            samples.push(Sample {
+                scenario: scenario.clone(),
+                side: "baseline",
+                round,
+                figures: baseline_side(count, fire).await?,
+            });
+        }
     }
     Ok(samples)
+}
+
+/// Whether a run fires the reminders after measuring the rebuild.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Fire {
+    Yes,
+    No,
 }
 
 fn now_us() -> i64 {
@@ -75,7 +86,7 @@ fn sql_time(base_ms: i64, offset_ms: &str) -> String {
     )
 }
 
-async fn hub_side(plan: &Plan, count: u64, round: u32) -> anyhow::Result<Value> {
+async fn hub_side(plan: &Plan, count: u64, fire: Fire, round: u32) -> anyhow::Result<Value> {
     let scratch = Scratch::new("timers", round)?;
     let url = scratch.url.clone();
     let mut hub = Hub::start(&plan.hub, &url, &[]).await?;
@@ -105,6 +116,14 @@ async fn hub_side(plan: &Plan, count: u64, round: u32) -> anyhow::Result<Value> 
     let rebuild_secs = started.elapsed().as_secs_f64().min(rebuild);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let loaded_kib = rss_kib(hub.pid())?;
+    let bytes_per_pending = loaded_kib.saturating_sub(idle_kib) as f64 * 1024.0 / count as f64;
+    if fire == Fire::No {
+        hub.stop().await;
+        return Ok(json!({
+            "rebuild_secs": rebuild_secs,
+            "bytes_per_pending": bytes_per_pending,
+        }));
+    }
 
     // Fire: due times spread so that 20,000 fall due each second, starting
     // after a second rebuild (another crash) has had time to finish.
@@ -152,7 +171,7 @@ async fn hub_side(plan: &Plan, count: u64, round: u32) -> anyhow::Result<Value> 
     let ms = |q: f64| lags.value_at_quantile(q) as f64 / 1000.0;
     Ok(json!({
         "rebuild_secs": rebuild_secs,
-        "bytes_per_pending": loaded_kib.saturating_sub(idle_kib) as f64 * 1024.0 / count as f64,
+        "bytes_per_pending": bytes_per_pending,
         "fired_share": lags.len() as f64 / count as f64,
         "fires_per_sec": lags.len() as f64 / ((lags.max() as f64 / 1e6) + window_ms as f64 / 1000.0).max(0.001),
         "lag_p50_ms": ms(0.5),
@@ -227,9 +246,13 @@ async fn wait_scheduled(hub: &Hub, count: u64, limit: Duration) -> anyhow::Resul
     }
 }
 
-async fn baseline_side(count: u64) -> anyhow::Result<Value> {
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["delay-queue", "--count", &count.to_string()])
+async fn baseline_side(count: u64, fire: Fire) -> anyhow::Result<Value> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command.args(["delay-queue", "--count", &count.to_string()]);
+    if fire == Fire::No {
+        command.arg("--no-fire");
+    }
+    let mut child = command
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
@@ -244,7 +267,7 @@ async fn baseline_side(count: u64) -> anyhow::Result<Value> {
 
 /// The baseline process: `count` entries in a `DelayQueue`, due at 20,000
 /// per second after a short lead; prints one JSON line of figures.
-pub async fn delay_queue(count: u64) -> anyhow::Result<()> {
+pub async fn delay_queue(count: u64, fire: Fire) -> anyhow::Result<()> {
     use tokio_util::time::DelayQueue;
     let pid = std::process::id();
     let idle_kib = rss_kib(pid)?;
@@ -258,6 +281,14 @@ pub async fn delay_queue(count: u64) -> anyhow::Result<()> {
     }
     let loaded_kib = rss_kib(pid)?;
     let filled = start.elapsed().as_secs_f64();
+    let bytes_per_pending = loaded_kib.saturating_sub(idle_kib) as f64 * 1024.0 / count as f64;
+    if fire == Fire::No {
+        println!(
+            "{}",
+            json!({"rebuild_secs": filled, "bytes_per_pending": bytes_per_pending})
+        );
+        return Ok(());
+    }
     let mut lags: Histogram<u64> = new_histogram();
     while let Some(expired) = queue.next().await {
         let late = tokio::time::Instant::now().saturating_duration_since(expired.deadline());
@@ -269,7 +300,7 @@ pub async fn delay_queue(count: u64) -> anyhow::Result<()> {
         "{}",
         json!({
             "rebuild_secs": filled,
-            "bytes_per_pending": loaded_kib.saturating_sub(idle_kib) as f64 * 1024.0 / count as f64,
+            "bytes_per_pending": bytes_per_pending,
             "fired_share": lags.len() as f64 / count as f64,
             "fires_per_sec": lags.len() as f64 / (window + lags.max() as f64 / 1e6),
             "lag_p50_ms": ms(0.5),
