@@ -192,10 +192,6 @@ async fn connect(
     if stalls {
         socket.set_recv_buffer_size(STALLED_RECEIVE_BUFFER)?;
     }
-    // The last round's 9,500 ports per address linger in TIME_WAIT for a
-    // minute; without this, bind() skips them and the next round's ramp
-    // runs out of ports and retries.
-    socket.set_reuseaddr(true)?;
     socket.bind(std::net::SocketAddr::new(source, 0))?;
     let stream = socket.connect(target.addr).await?;
     let (socket, _) = tokio_tungstenite::client_async_with_config(

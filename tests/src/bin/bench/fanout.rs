@@ -41,7 +41,7 @@ fn sizes(mode: Mode) -> Sizes {
         Mode::Quick => Sizes {
             stores: 100,
             rates: vec![2_000, 20_000, 100_000],
-            phase: Duration::from_secs(2),
+            phase: Duration::from_secs(1),
             slow_rate: 85_000,
             slow_phase: Duration::from_secs(6),
         },

@@ -19,6 +19,17 @@ use super::clients::{Behaviour, decode_into, new_histogram};
 /// Fewer than the 19,000 sockets a process may hold here.
 const PER_PROCESS: usize = 9_500;
 
+/// The next 127.0.0.x source address to hand out. Each fleet takes fresh
+/// ones: the last round's 9,500 ports per address sit in TIME_WAIT for a
+/// minute, and picking free ports beside them made the next ramp 4x slower.
+static NEXT_SOURCE: AtomicUsize = AtomicUsize::new(0);
+
+fn source_address() -> String {
+    // 127.0.0.2 to 127.0.0.250, round and round.
+    let n = NEXT_SOURCE.fetch_add(1, Ordering::Relaxed) % 249;
+    format!("127.0.0.{}", 2 + n)
+}
+
 pub struct Fleet {
     children: Vec<Child>,
     live: Vec<Arc<AtomicUsize>>,
@@ -42,7 +53,7 @@ impl Fleet {
             let mut command = Command::new(&me);
             command
                 .args(["ws-clients", "--url", url, "--count", &share.to_string()])
-                .args(["--source", &format!("127.0.0.{}", 2 + index)])
+                .args(["--source", &source_address()])
                 .args(["--stores", &stores.join(",")])
                 .args(["--stall-every", &behaviour.stall_every.to_string()]);
             if behaviour.measure {
