@@ -10,7 +10,9 @@ use serde_json::json;
 use super::Mode;
 use super::clients::Behaviour;
 use super::fleet::Fleet;
-use super::measure::{Baseline, Hub, Plan, Sample, Scratch, cpu_time, progress, rss_kib};
+use super::measure::{
+    Baseline, Hub, Plan, Sample, Scratch, bytes_each, cpu_time, progress, rss_kib,
+};
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Vec<Sample>> {
     let (count, hold) = match plan.mode {
@@ -50,7 +52,7 @@ async fn ramp_and_hold(
     let cpu_before = cpu_time(pid)?;
     tokio::time::sleep(hold).await;
     let cpu = (cpu_time(pid)? - cpu_before).as_secs_f64() / hold.as_secs_f64() * 100.0;
-    let per_connection = after.saturating_sub(before) as f64 * 1024.0 / count as f64;
+    let per_connection = bytes_each(before, after, count as u64);
     Ok((clients, ramp, per_connection, cpu))
 }
 

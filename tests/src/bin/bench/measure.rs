@@ -120,6 +120,12 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .context("VmRSS")
 }
 
+/// Bytes each of `count` items added, from resident sizes in KiB before
+/// and after.
+pub fn bytes_each(before_kib: u64, after_kib: u64, count: u64) -> f64 {
+    after_kib.saturating_sub(before_kib) as f64 * 1024.0 / count.max(1) as f64
+}
+
 /// User + system CPU time of a process so far.
 pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;

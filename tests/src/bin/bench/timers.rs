@@ -25,7 +25,7 @@ use tokio::process::Command;
 use super::Mode;
 use super::clients::new_histogram;
 use super::create::{self, Endpoint, Load, STORE};
-use super::measure::{Hub, Plan, Sample, Scratch, progress, rss_kib};
+use super::measure::{Hub, Plan, Sample, Scratch, bytes_each, progress, rss_kib};
 
 /// The rate the reminders fall due at.
 const FIRES_PER_SEC: u64 = 20_000;
@@ -116,7 +116,7 @@ async fn hub_side(plan: &Plan, count: u64, fire: Fire, round: u32) -> anyhow::Re
     let rebuild_secs = started.elapsed().as_secs_f64().min(rebuild);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let loaded_kib = rss_kib(hub.pid())?;
-    let bytes_per_pending = loaded_kib.saturating_sub(idle_kib) as f64 * 1024.0 / count as f64;
+    let bytes_per_pending = bytes_each(idle_kib, loaded_kib, count);
     if fire == Fire::No {
         hub.stop().await;
         return Ok(json!({
@@ -281,7 +281,7 @@ pub async fn delay_queue(count: u64, fire: Fire) -> anyhow::Result<()> {
     }
     let loaded_kib = rss_kib(pid)?;
     let filled = start.elapsed().as_secs_f64();
-    let bytes_per_pending = loaded_kib.saturating_sub(idle_kib) as f64 * 1024.0 / count as f64;
+    let bytes_per_pending = bytes_each(idle_kib, loaded_kib, count);
     if fire == Fire::No {
         println!(
             "{}",
