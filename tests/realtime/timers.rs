@@ -3,8 +3,9 @@
 
 use chrono::Duration;
 use reqwest::Method;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
-use storehub_tests::{TestApp, anonymous, identified, reservation_body, spawn_app};
+use storehub_tests::{TestApp, anonymous, identified, on_postgres, reservation_body, spawn_app};
 
 async fn events_of(app: &TestApp, number: &str, kind: &str) -> Vec<Value> {
     app.get(&format!("/api/v1/reservations/{number}"))
@@ -302,8 +303,6 @@ async fn a_crashed_reservation_actor_is_restarted_from_the_database() {
 
 #[actix_web::test]
 async fn timers_due_together_fire_once_each_and_a_broken_store_holds_back_no_other() {
-    use sea_orm::ConnectionTrait;
-
     let app = spawn_app().await;
     app.shop_with_stock(30).await;
     app.seed_store("LYO01").await;
@@ -362,21 +361,29 @@ async fn a_reminder_moves_only_while_still_due_at_the_time_it_was_read() {
     let app = spawn_app().await;
     app.shop_with_stock(5).await;
     let mut ids = Vec::new();
-    for number in reserve_each(&app, "PAR01", "g", 2).await {
+    for number in reserve_each(&app, "PAR01", "g", 3).await {
         let row = hub::store::reservations::find_by_number(app.ctx.db.conn(), &number)
             .await
             .unwrap()
             .unwrap();
         ids.push((row.id, row.next_reminder_at.unwrap()));
     }
-    let (first, second) = (ids[0], ids[1]);
+    let (first, second, third) = (ids[0], ids[1], ids[2]);
     let later = first.1 + Duration::minutes(20);
     let moves = [
         (first.0, first.1, later),
         // Read before someone else moved it: its due time no longer matches.
         (second.0, second.1 - Duration::seconds(1), later),
+        // Set aside meanwhile: due, but no longer pending.
+        (third.0, third.1, later),
     ];
     let conn = app.ctx.db.conn();
+    conn.execute_unprepared(&format!(
+        "UPDATE reservations SET state = 'set_aside' WHERE id = {}",
+        third.0
+    ))
+    .await
+    .unwrap();
     let moved = hub::store::reservations::advance_reminders(conn, &moves)
         .await
         .unwrap();
@@ -386,6 +393,43 @@ async fn a_reminder_moves_only_while_still_due_at_the_time_it_was_read() {
         .await
         .unwrap();
     assert!(again.is_empty(), "{again:?}");
+}
+
+#[actix_web::test]
+async fn advancing_reminders_looks_the_reservations_up_by_key() {
+    // SQLite's planner once walked the (state, next_reminder_at) index over
+    // every pending reservation: 8x slower per reminder at 100,000 pending.
+    if on_postgres() {
+        return; // PostgreSQL plans from statistics; the case is SQLite's.
+    }
+    let app = spawn_app().await;
+    let due = chrono::Utc::now();
+    let moves: Vec<_> = (1..=200)
+        .map(|id| (id, due, due + Duration::minutes(20)))
+        .collect();
+    let statement = hub::store::reservations::advance_reminders_statement(&moves);
+    let conn = app.ctx.db.conn();
+    let built = conn.get_database_backend().build(&statement);
+    let plan = conn
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            built.db_backend,
+            format!("EXPLAIN QUERY PLAN {}", built.sql),
+            built.values.map(|v| v.0).unwrap_or_default(),
+        ))
+        .await
+        .unwrap();
+    let steps: Vec<String> = plan
+        .iter()
+        .map(|row| row.try_get::<String>("", "detail").unwrap())
+        .collect();
+    assert!(
+        steps.iter().any(|s| s.contains("INTEGER PRIMARY KEY")),
+        "{steps:?}"
+    );
+    assert!(
+        !steps.iter().any(|s| s.contains("USING INDEX")),
+        "{steps:?}"
+    );
 }
 
 #[actix_web::test]

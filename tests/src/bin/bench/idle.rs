@@ -70,6 +70,9 @@ async fn hub_side(plan: &Plan, count: usize, hold: Duration, round: u32) -> anyh
         bail!("store: {}", made.text().await?);
     }
     let token = hub.admin_token("IDLE").await?;
+    // Start from a fresh process: the sign-in's argon2 memory (19 MiB),
+    // kept by an allocator that holds freed memory, would hide the growth.
+    hub.restart().await?;
     let ws = format!("ws://127.0.0.1:{}/api/v1/ws?token={token}", hub.port);
     let (clients, ramp, per_connection, cpu) =
         ramp_and_hold(hub.pid(), &ws, count, hold, &["IDLE"]).await?;
