@@ -27,7 +27,6 @@ async function showPush(message) {
   const id = message.data && message.data.id;
   // The hub delivers at least once: a repeat carries the same id.
   if (id && seen.has(id)) return;
-  if (id) seen.add(id);
   const actions = message.actions || [];
   if (message.tag && actions.length === 0) {
     // Handled elsewhere: the stale alert goes, the news replaces it.
@@ -41,6 +40,8 @@ async function showPush(message) {
     data: { url: message.url, actions },
     actions: actions.map((a) => ({ action: a.action, title: a.title })),
   });
+  // Marked only once shown: a message that failed to show may come again.
+  if (id) seen.add(id);
 }
 
 /// What a tap does: a button POSTs its signed link, the body opens the app
