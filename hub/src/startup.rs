@@ -4,7 +4,6 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix::Actor;
 use actix_web::{App, HttpRequest, HttpServer, ResponseError, dev::Server, error, web};
 use sea_orm_migration::MigratorTrait;
 use tracing_actix_web::TracingLogger;
@@ -185,7 +184,7 @@ impl Application {
             ctx.delivery_wake.clone(),
         );
         actix_web::rt::spawn(worker.run());
-        let directory = Directory::new(ctx.clone()).start();
+        let directory = Directory::start_for(ctx.clone());
         // Only this function sets it, once per context.
         let _ = ctx.directory.set(directory);
 

@@ -3,13 +3,14 @@
 //! restarts actors that died (a panic in one never takes the hub down).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 use futures_util::future::join_all;
 
 use super::firing::FiringQueue;
-use super::reservation::{FireNow, Refresh, ReservationActor, UseQueue};
+use super::reservation::{FireNow, Refresh, ReservationActor, ReservationLinks};
 use super::store::{Publish, StoreActor};
 use crate::context::{AppContext, Committed};
 use crate::store as db;
@@ -17,48 +18,96 @@ use crate::store as db;
 /// How often dead actors are looked for.
 const SUPERVISE_EVERY: Duration = Duration::from_secs(2);
 
+/// Live reservations read per query at boot.
+const REBUILD_PAGE: u64 = 5_000;
+
+/// How long a failed boot read waits before it is tried again.
+const REBUILD_RETRY: Duration = Duration::from_secs(1);
+
 pub struct Directory {
     app: AppContext,
-    firing: Addr<FiringQueue>,
+    links: Arc<ReservationLinks>,
     stores: HashMap<i64, Addr<StoreActor>>,
     reservations: HashMap<i64, Addr<ReservationActor>>,
 }
 
 impl Directory {
-    pub fn new(app: AppContext) -> Self {
-        Self {
-            firing: FiringQueue::new(app.clone()).start(),
-            app,
-            stores: HashMap::new(),
-            reservations: HashMap::new(),
-        }
+    /// Starts the directory, which first rebuilds every live reservation's actor.
+    pub fn start_for(app: AppContext) -> Addr<Directory> {
+        Directory::create(|ctx| {
+            let firing = FiringQueue::new(app.clone()).start();
+            let links = ReservationLinks::new(app.clock.clone(), firing, ctx.address());
+            Self {
+                app,
+                links: Arc::new(links),
+                stores: HashMap::new(),
+                reservations: HashMap::new(),
+            }
+        })
     }
 
-    fn start_reservation(&mut self, id: i64, ctx: &mut Context<Self>) -> Addr<ReservationActor> {
-        let addr = self.reservation_actor(id, ctx).start();
+    fn start_reservation(&mut self, id: i64) -> Addr<ReservationActor> {
+        let addr = self.reservation_actor(id).start();
         self.reservations.insert(id, addr.clone());
         addr
     }
 
-    fn reservation_actor(&self, id: i64, ctx: &Context<Self>) -> ReservationActor {
-        ReservationActor::new(
-            id,
-            self.app.clock.clone(),
-            self.firing.clone(),
-            ctx.address(),
-        )
+    fn reservation_actor(&self, id: i64) -> ReservationActor {
+        ReservationActor::new(id, self.links.clone())
+    }
+
+    /// Starts the actors of the live reservations after `after_id`, a page
+    /// at a time. Each page holds the mailbox (`wait`) and queues the next,
+    /// so nothing else is handled until every timer is back.
+    fn rebuild_from(&mut self, after_id: i64, ctx: &mut Context<Self>) {
+        let app = self.app.clone();
+        let work = async move {
+            db::reservations::live_timers_page(app.db.conn(), after_id, REBUILD_PAGE).await
+        };
+        ctx.wait(
+            work.into_actor(self)
+                .map(move |result, directory, ctx| match result {
+                    Ok(page) => {
+                        let more = page.len() as u64 == REBUILD_PAGE;
+                        let last_id = page.last().map_or(after_id, |row| row.id);
+                        for row in page {
+                            let due = crate::services::timers::next_due_of(&row);
+                            let addr = directory
+                                .reservation_actor(row.id)
+                                .first_due(due)
+                                .start();
+                            directory.reservations.insert(row.id, addr);
+                        }
+                        if more {
+                            directory.rebuild_from(last_id, ctx);
+                        } else {
+                            tracing::info!(
+                                reservations = directory.reservations.len(),
+                                "reservation timers rebuilt"
+                            );
+                        }
+                    }
+                    Err(err) => {
+                        // Giving up would lose these timers: try the page again.
+                        tracing::error!(error = %err, after_id, "could not read reservation timers; retrying");
+                        ctx.wait(
+                            actix::clock::sleep(REBUILD_RETRY)
+                                .into_actor(directory)
+                                .map(move |_, directory, ctx| directory.rebuild_from(after_id, ctx)),
+                        );
+                    }
+                }),
+        );
     }
 
     /// Restarts actors whose task died (a panic) from the database.
-    fn supervise(&mut self, ctx: &mut Context<Self>) {
-        if !self.firing.connected() {
+    fn supervise(&mut self) {
+        if !self.links.queue().connected() {
             // Due times live in the rows: nothing was fired half-way.
             tracing::warn!("firing queue died; restarting it");
             metrics::counter!("storehub_actor_restarts_total").increment(1);
-            self.firing = FiringQueue::new(self.app.clone()).start();
-            for addr in self.reservations.values() {
-                addr.do_send(UseQueue(self.firing.clone()));
-            }
+            self.links
+                .replace_queue(FiringQueue::new(self.app.clone()).start());
         }
         let dead: Vec<i64> = self
             .reservations
@@ -72,7 +121,7 @@ impl Directory {
                 "reservation actor died; restarting from the database"
             );
             metrics::counter!("storehub_actor_restarts_total").increment(1);
-            self.start_reservation(id, ctx);
+            self.start_reservation(id);
         }
         self.stores.retain(|_, addr| addr.connected());
     }
@@ -83,35 +132,15 @@ impl Actor for Directory {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         // Rebuild every live reservation's timers before handling anything.
-        let app = self.app.clone();
-        let work = async move { db::reservations::live_timers(app.db.conn()).await };
-        ctx.wait(
-            work.into_actor(self)
-                .map(|result, directory, ctx| match result {
-                    Ok(live) => {
-                        tracing::info!(reservations = live.len(), "rebuilding reservation timers");
-                        for row in live {
-                            let due = crate::services::timers::next_due_of(&row);
-                            let addr = directory
-                                .reservation_actor(row.id, ctx)
-                                .first_due(due)
-                                .start();
-                            directory.reservations.insert(row.id, addr);
-                        }
-                    }
-                    Err(err) => {
-                        tracing::error!(error = %err, "could not rebuild reservation timers")
-                    }
-                }),
-        );
-        ctx.run_interval(SUPERVISE_EVERY, |directory, ctx| directory.supervise(ctx));
+        self.rebuild_from(0, ctx);
+        ctx.run_interval(SUPERVISE_EVERY, |directory, _| directory.supervise());
     }
 }
 
 impl Handler<Committed> for Directory {
     type Result = ();
 
-    fn handle(&mut self, committed: Committed, ctx: &mut Context<Self>) {
+    fn handle(&mut self, committed: Committed, _: &mut Context<Self>) {
         let Committed { events, by_timers } = committed;
         for event in events {
             let reservation_id = event.reservation_id;
@@ -133,7 +162,7 @@ impl Handler<Committed> for Directory {
                     }
                 }
                 _ => {
-                    self.start_reservation(reservation_id, ctx);
+                    self.start_reservation(reservation_id);
                 }
             }
         }
@@ -172,7 +201,7 @@ pub struct Finished {
 impl Handler<Finished> for Directory {
     type Result = ();
 
-    fn handle(&mut self, msg: Finished, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: Finished, _: &mut Context<Self>) {
         let stale = self
             .reservations
             .get(&msg.reservation_id)
@@ -189,7 +218,7 @@ impl Handler<Finished> for Directory {
                 "reservation actor crashed; restarting from the database"
             );
             metrics::counter!("storehub_actor_restarts_total").increment(1);
-            self.start_reservation(msg.reservation_id, ctx);
+            self.start_reservation(msg.reservation_id);
         }
     }
 }
@@ -202,8 +231,8 @@ pub struct Settle;
 impl Handler<Settle> for Directory {
     type Result = ResponseFuture<()>;
 
-    fn handle(&mut self, _: Settle, ctx: &mut Context<Self>) -> Self::Result {
-        self.supervise(ctx);
+    fn handle(&mut self, _: Settle, _: &mut Context<Self>) -> Self::Result {
+        self.supervise();
         let actors: Vec<Addr<ReservationActor>> = self.reservations.values().cloned().collect();
         Box::pin(async move {
             join_all(actors.iter().map(|addr| addr.send(FireNow))).await;
@@ -244,7 +273,7 @@ impl Handler<CrashFiringQueueForTest> for Directory {
     type Result = ();
 
     fn handle(&mut self, _: CrashFiringQueueForTest, _: &mut Context<Self>) {
-        self.firing.do_send(super::firing::CrashForTest);
+        self.links.queue().do_send(super::firing::CrashForTest);
     }
 }
 

@@ -5,6 +5,8 @@
 //! the actor sleeps until the row's next due time, and stops when nothing
 //! is left. It holds no application context: it is one of many thousands.
 
+use std::sync::{Arc, PoisonError, RwLock};
+
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
@@ -23,22 +25,48 @@ pub struct Refresh;
 #[rtype(result = "()")]
 pub struct FireNow;
 
-/// The firing queue was restarted: use this one from now on.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct UseQueue(pub Addr<FiringQueue>);
-
 /// Makes the actor panic: lets tests check that supervision restarts it.
 #[doc(hidden)]
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct CrashForTest;
 
+/// What every reservation actor reaches, shared by all of them: an `Addr`
+/// clone each would cost two allocations per actor, and a million actors
+/// are one of the memory targets.
+pub struct ReservationLinks {
+    clock: SharedClock,
+    directory: Addr<Directory>,
+    /// Replaced when supervision restarts the queue.
+    queue: RwLock<Addr<FiringQueue>>,
+}
+
+impl ReservationLinks {
+    pub fn new(clock: SharedClock, queue: Addr<FiringQueue>, directory: Addr<Directory>) -> Self {
+        Self {
+            clock,
+            directory,
+            queue: RwLock::new(queue),
+        }
+    }
+
+    pub fn queue(&self) -> Addr<FiringQueue> {
+        self.queue
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The firing queue was restarted: every actor uses this one from now on
+    /// (a firing that failed on the dead queue retries on its own timer).
+    pub fn replace_queue(&self, queue: Addr<FiringQueue>) {
+        *self.queue.write().unwrap_or_else(PoisonError::into_inner) = queue;
+    }
+}
+
 pub struct ReservationActor {
     id: i64,
-    clock: SharedClock,
-    queue: Addr<FiringQueue>,
-    directory: Addr<Directory>,
+    links: Arc<ReservationLinks>,
     timer: Option<SpawnHandle>,
     /// Known at boot from the rebuild query: sleep until then without
     /// reading the row first.
@@ -46,17 +74,10 @@ pub struct ReservationActor {
 }
 
 impl ReservationActor {
-    pub fn new(
-        id: i64,
-        clock: SharedClock,
-        queue: Addr<FiringQueue>,
-        directory: Addr<Directory>,
-    ) -> Self {
+    pub fn new(id: i64, links: Arc<ReservationLinks>) -> Self {
         Self {
             id,
-            clock,
-            queue,
-            directory,
+            links,
             timer: None,
             first_due: None,
         }
@@ -69,7 +90,7 @@ impl ReservationActor {
 
     /// Sleeps until `due`, then fires and reschedules.
     fn sleep_until(&mut self, due: DateTime<Utc>, ctx: &mut Context<Self>) {
-        let sleep = self.clock.sleep_until(due);
+        let sleep = self.links.clock.sleep_until(due);
         let handle = ctx.spawn(sleep.into_actor(self).map(|_, actor, ctx| {
             actor.timer = None;
             actor.refresh(ctx);
@@ -80,7 +101,12 @@ impl ReservationActor {
     /// The work of a refresh: fire what is due (through the queue), then
     /// sleep until the next due time of the row it answers with.
     fn fire(&mut self) -> impl ActorFuture<Self, Output = ()> + 'static {
-        let sent = self.queue.send(Fire(self.id));
+        let sent = self
+            .links
+            .queue
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(Fire(self.id));
         let id = self.id;
         let work = async move {
             sent.await.unwrap_or_else(|err| {
@@ -133,7 +159,7 @@ impl Actor for ReservationActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         match self.first_due.take() {
-            Some(due) if due > self.clock.now() => {
+            Some(due) if due > self.links.clock.now() => {
                 // How far a restart's rebuild has got, among other things.
                 metrics::counter!("storehub_timers_scheduled_total").increment(1);
                 self.sleep_until(due, ctx);
@@ -144,7 +170,7 @@ impl Actor for ReservationActor {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         // Also runs while a panic unwinds the actor: then it did not finish.
-        self.directory.do_send(Finished {
+        self.links.directory.do_send(Finished {
             reservation_id: self.id,
             completed: !std::thread::panicking(),
         });
@@ -168,15 +194,6 @@ impl Handler<FireNow> for ReservationActor {
         }
         // The reply goes only once the firing is done (and holds the mailbox).
         AtomicResponse::new(Box::pin(self.fire()))
-    }
-}
-
-impl Handler<UseQueue> for ReservationActor {
-    type Result = ();
-
-    fn handle(&mut self, UseQueue(queue): UseQueue, _: &mut Context<Self>) {
-        // A firing that failed on the dead queue retries on its own timer.
-        self.queue = queue;
     }
 }
 
