@@ -309,6 +309,14 @@ impl Hub {
         Ok(hub)
     }
 
+    /// The database it serves.
+    pub fn database_url(&self) -> &str {
+        self.env
+            .iter()
+            .find(|(key, _)| key == "STOREHUB_DATABASE__URL")
+            .map_or("", |(_, url)| url.as_str())
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id().unwrap_or(0)
     }
