@@ -28,10 +28,9 @@ async function showPush(message) {
   // The hub delivers at least once: a repeat carries the same id.
   if (id && seen.has(id)) return;
   const actions = message.actions || [];
-  if (message.tag && actions.length === 0) {
-    // Handled elsewhere: the stale alert goes, the news replaces it.
-    for (const old of await self.registration.getNotifications({ tag: message.tag })) old.close();
-  }
+  // The same tag replaces the alert on screen, buttons and all. Closing the
+  // old one first, as this did, sometimes left no notification at all in
+  // headless chromium.
   await self.registration.showNotification(message.title || 'Storehub', {
     body: message.body,
     tag: message.tag || undefined,
