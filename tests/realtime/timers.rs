@@ -26,22 +26,16 @@ async fn reserve_each(app: &TestApp, store: &str, prefix: &str, count: usize) ->
     let mut numbers = Vec::new();
     for n in 0..count {
         let body = reservation_body(store, "SKU1", 1, identified(&format!("{prefix}{n}")));
-        let made = app.reserve(&body, None).await;
-        assert_eq!(made.status, 201, "{made:?}");
-        numbers.push(made.body["number"].as_str().unwrap().to_string());
+        numbers.push(app.reserve_number(&body).await);
     }
     numbers
 }
 
 /// One pending reservation at PAR01: its number and id.
 async fn reserve_one(app: &TestApp) -> (String, i64) {
-    let created = app
-        .reserve(
-            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
-            None,
-        )
+    let number = app
+        .reserve_number(&reservation_body("PAR01", "SKU1", 1, identified("c1")))
         .await;
-    let number = created.body["number"].as_str().unwrap().to_string();
     let id = hub::store::reservations::find_by_number(app.ctx.db.conn(), &number)
         .await
         .unwrap()
@@ -55,13 +49,9 @@ async fn reminders_every_twenty_open_minutes_until_handled() {
     let app = spawn_app().await;
     app.shop_with_stock(5).await;
     let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
-    let created = app
-        .reserve(
-            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
-            None,
-        )
+    let number = app
+        .reserve_number(&reservation_body("PAR01", "SKU1", 1, identified("c1")))
         .await;
-    let number = created.body["number"].as_str().unwrap().to_string();
 
     app.advance_and_settle(Duration::minutes(19)).await;
     assert!(events_of(&app, &number, "reminder").await.is_empty());
@@ -110,13 +100,9 @@ async fn no_reminders_while_the_store_is_closed() {
     // Wednesday 18:50 Paris: ten minutes before closing.
     app.clock
         .advance(Duration::hours(8) + Duration::minutes(50));
-    let created = app
-        .reserve(
-            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
-            None,
-        )
+    let number = app
+        .reserve_number(&reservation_body("PAR01", "SKU1", 1, identified("c1")))
         .await;
-    let number = created.body["number"].as_str().unwrap().to_string();
     // Closed all night: nothing until Thursday 09:10 (10 minutes + 10 minutes).
     app.advance_and_settle(Duration::hours(14)).await;
     assert!(
@@ -156,13 +142,9 @@ async fn overdue_escalates_to_the_managers_on_the_list_only() {
     subscribe(listed_staff, "PAR01").await;
     subscribe(other_store_manager, "LYO01").await;
 
-    let created = app
-        .reserve(
-            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
-            None,
-        )
+    let number = app
+        .reserve_number(&reservation_body("PAR01", "SKU1", 1, identified("c1")))
         .await;
-    let number = created.body["number"].as_str().unwrap().to_string();
     app.advance_and_settle(Duration::minutes(119)).await;
     assert!(events_of(&app, &number, "overdue").await.is_empty());
     app.advance_and_settle(Duration::minutes(2)).await;
@@ -226,20 +208,17 @@ async fn overdue_escalates_to_the_managers_on_the_list_only() {
 async fn restart_midway_loses_and_repeats_nothing() {
     let app = spawn_app().await;
     app.shop_with_stock(5).await;
-    let created = app
-        .reserve(
-            &reservation_body("PAR01", "SKU1", 1, identified("c1")),
-            None,
-        )
+    let number = app
+        .reserve_number(&reservation_body("PAR01", "SKU1", 1, identified("c1")))
         .await;
-    let number = created.body["number"].as_str().unwrap().to_string();
-    let waiting = app
-        .reserve(
-            &reservation_body("PAR01", "SKU1", 1, anonymous("paul@example.fr")),
-            None,
-        )
+    let waiting_number = app
+        .reserve_number(&reservation_body(
+            "PAR01",
+            "SKU1",
+            1,
+            anonymous("paul@example.fr"),
+        ))
         .await;
-    let waiting_number = waiting.body["number"].as_str().unwrap().to_string();
     app.advance_and_settle(Duration::minutes(30)).await;
     assert_eq!(events_of(&app, &number, "reminder").await.len(), 1);
 

@@ -361,6 +361,13 @@ impl TestApp {
         read(request.send().await.unwrap()).await
     }
 
+    /// Creates a reservation that must be accepted; its number.
+    pub async fn reserve_number(&self, body: &Value) -> String {
+        let made = self.reserve(body, None).await;
+        assert_eq!(made.status, 201, "{made:?}");
+        made.body["number"].as_str().unwrap().to_string()
+    }
+
     /// A store open Monday to Saturday 09:00-19:00 in Paris.
     pub async fn seed_store(&self, code: &str) {
         let week: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat"]
