@@ -112,6 +112,11 @@ pub struct HttpSettings {
     /// socket (at least 1024). Bounds what a stalled WebSocket holds there
     /// on top of its frame queue; actix-web's own default is 32 KiB.
     pub write_buffer_bytes: usize,
+    /// Connections the kernel may hold for the hub before it accepts them
+    /// (capped by `net.core.somaxconn`). A restart brings every phone back
+    /// at once; a short queue drops their connection requests, and each
+    /// dropped one waits out TCP's retry (1 s, then 3 s, then 7 s).
+    pub listen_backlog: u32,
 }
 
 #[derive(Clone, Deserialize)]
@@ -183,6 +188,7 @@ impl Default for HttpSettings {
             workers: 0,
             socket_send_buffer_bytes: 0,
             write_buffer_bytes: 8 * 1024,
+            listen_backlog: 4096,
         }
     }
 }

@@ -153,10 +153,38 @@ async fn build_senders(settings: &Settings) -> anyhow::Result<(Senders, Option<A
     Ok((senders, public_key))
 }
 
+/// Binds like `TcpListener::bind`, but with our accept queue length: the
+/// standard library always asks for 128, too few for a reconnect storm.
+pub fn bind_listener(address: &str, backlog: u32) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    use std::net::ToSocketAddrs;
+    let listen_on = |addr: std::net::SocketAddr| -> std::io::Result<TcpListener> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        // As the standard library does: a restarted hub rebinds at once.
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+        Ok(socket.into())
+    };
+    let mut last_error = None;
+    for addr in address.to_socket_addrs()? {
+        match listen_on(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("`{address}` resolves to no address"),
+        )
+    }))
+}
+
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let db = connect_database(&settings).await?;
-        let listener = TcpListener::bind(&settings.bind)?;
+        let listener = bind_listener(&settings.bind, settings.http.listen_backlog)?;
         let address = listener.local_addr()?;
         let public_url = if settings.public_url.trim().is_empty() {
             format!("http://{address}")
@@ -253,4 +281,36 @@ async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError
             req.path()
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    use super::bind_listener;
+
+    /// Connections the kernel completes for a listener nobody accepts from,
+    /// trying up to `tries`: they stop at its accept queue's length.
+    fn completed_without_accept(backlog: u32, tries: usize) -> usize {
+        let listener = bind_listener("127.0.0.1:0", backlog).expect("bind");
+        let address = listener.local_addr().expect("address");
+        let mut held = Vec::new();
+        for _ in 0..tries {
+            match TcpStream::connect_timeout(&address, Duration::from_millis(300)) {
+                Ok(stream) => held.push(stream),
+                Err(_) => break,
+            }
+        }
+        held.len()
+    }
+
+    #[test]
+    fn the_accept_queue_has_the_length_asked_for() {
+        // Linux holds backlog + 1 complete connections, then drops requests.
+        let small = completed_without_accept(16, 100);
+        assert!((16..=17).contains(&small), "backlog 16 held {small}");
+        // Past the standard library's fixed 128.
+        assert_eq!(completed_without_accept(1024, 400), 400);
+    }
 }

@@ -57,6 +57,35 @@ async fn login_me_logout_and_bad_credentials() {
 }
 
 #[actix_web::test]
+async fn a_token_carries_every_store_of_its_account_and_only_while_active() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    for code in ["PAR01", "LYO01", "NAN01"] {
+        app.seed_store(code).await;
+    }
+    let both = app
+        .staff("julie@shop.test", "staff", &["PAR01", "LYO01"])
+        .await;
+    let none = app.staff("root@shop.test", "admin", &[]).await;
+    let me = app.as_staff(&both, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(me.body["stores"], json!(["LYO01", "PAR01"]));
+    let me = app.as_staff(&none, Method::GET, "/api/v1/me", None).await;
+    assert_eq!((me.status, me.body["stores"].clone()), (200, json!([])));
+
+    // An account switched off loses its open sessions at once.
+    app.ctx
+        .db
+        .conn()
+        .execute_unprepared("UPDATE staff SET active = false WHERE email = 'julie@shop.test'")
+        .await
+        .unwrap();
+    let after = app.as_staff(&both, Method::GET, "/api/v1/me", None).await;
+    assert_eq!((after.status, after.error()), (401, "invalid_token"));
+    let other = app.as_staff(&none, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(other.status, 200, "only that account is off");
+}
+
+#[actix_web::test]
 async fn staff_act_only_on_their_stores_and_not_as_admins() {
     let app = spawn_app().await;
     app.shop_with_stock(5).await;

@@ -382,3 +382,89 @@ async fn a_burst_of_due_timers_reaches_a_reader_that_keeps_up() {
         reader.close_reason().await
     );
 }
+
+/// The numbers on each list of a board, in order.
+fn lists(board: &Value) -> Vec<Vec<String>> {
+    ["pending", "set_aside", "to_put_back"]
+        .iter()
+        .map(|list| {
+            board[*list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["number"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_snapshot_kept_in_memory_matches_the_database_after_every_kind_of_change() {
+    let app = spawn_app().await;
+    app.shop_with_stock(50).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let one = app
+        .reserve_number(&reservation_body("PAR01", "SKU1", 1, identified("c0")))
+        .await;
+    // The first subscriber makes the store's actor read its board.
+    let mut first = app.websocket(&julie).await;
+    let frames = first.subscribe(json!({"PAR01": null})).await;
+    assert_eq!(
+        lists(&frames[0]["board"]),
+        vec![vec![one.clone()], vec![], vec![]]
+    );
+
+    // Every change from then on reaches the kept board through events only.
+    let mut numbers = vec![one];
+    for i in 1..=4 {
+        numbers.push(
+            app.reserve_number(&reservation_body(
+                "PAR01",
+                "SKU1",
+                1,
+                identified(&format!("c{i}")),
+            ))
+            .await,
+        );
+    }
+    for number in &numbers[..3] {
+        let path = format!("/api/v1/reservations/{number}/set-aside");
+        let done = app.as_staff(&julie, Method::POST, &path, None).await;
+        assert_eq!(done.status, 200, "{:?}", done.body);
+    }
+    for number in [&numbers[0], &numbers[3]] {
+        let done = app
+            .post(&format!("/api/v1/reservations/{number}/cancel"), &json!({}))
+            .await;
+        assert_eq!(done.status, 200, "{:?}", done.body);
+    }
+    // 5 created, 3 set aside, 2 cancelled: seq 10 once all have gone out.
+    let mut last = 0;
+    while last < 10 {
+        last = next_event(&mut first).await["seq"].as_i64().unwrap();
+    }
+
+    let mut later = app.websocket(&julie).await;
+    let frames = later.subscribe(json!({"PAR01": null})).await;
+    let snapshot = &frames[0];
+    assert_eq!(
+        (snapshot["type"].as_str(), snapshot["seq"].as_i64()),
+        (Some("snapshot"), Some(10))
+    );
+    let from_database = app.get("/api/v1/stores/PAR01/board").await;
+    assert_eq!(from_database.body["seq"], 10);
+    assert_eq!(lists(&snapshot["board"]), lists(&from_database.body));
+    assert_eq!(snapshot["board"]["counts"], from_database.body["counts"]);
+    // Set aside at the same instant: same pickup deadline, then by number.
+    let mut set_aside = vec![numbers[1].clone(), numbers[2].clone()];
+    set_aside.sort();
+    assert_eq!(
+        lists(&snapshot["board"]),
+        vec![
+            vec![numbers[4].clone()],
+            set_aside,
+            vec![numbers[0].clone()]
+        ],
+        "pending, set aside, and the set-aside one cancelled goes back to the shelf"
+    );
+}

@@ -77,7 +77,8 @@ struct Ready {
     item: Option<BoardItem>,
 }
 
-/// The live board, exactly as of the last event sent (None until loaded).
+/// The live board, exactly as of the last event sent; the first ask loads
+/// it. None while a gap is open or when it could not be read.
 #[derive(Message)]
 #[rtype(result = "Option<Board>")]
 pub struct GetBoard;
@@ -94,6 +95,9 @@ pub struct StoreActor {
     /// What the board shows, by reservation number.
     board: HashMap<String, BoardItem>,
     board_loaded: bool,
+    /// Bumped by each board load: items read by a build started before it
+    /// are older than the board and must not overwrite it.
+    board_generation: u64,
     /// Events whose frames are still to build, and whether a build runs.
     to_build: Vec<reservation_event::Model>,
     building: bool,
@@ -113,6 +117,7 @@ impl StoreActor {
             gap_check: None,
             board: HashMap::new(),
             board_loaded: false,
+            board_generation: 0,
             to_build: Vec::new(),
             building: false,
         }
@@ -138,10 +143,14 @@ impl StoreActor {
         let events: Vec<reservation_event::Model> = self.to_build.drain(..take).collect();
         let app = self.app.clone();
         let code = self.code.clone();
+        let generation = self.board_generation;
         let work = async move { frames_for(&app, &code, events).await };
-        ctx.spawn(work.into_actor(self).map(|built, actor, ctx| {
+        ctx.spawn(work.into_actor(self).map(move |built, actor, ctx| {
             actor.building = false;
-            for ready in built {
+            for mut ready in built {
+                if generation != actor.board_generation {
+                    ready.item = None;
+                }
                 actor.accept(ready);
             }
             actor.flush(ctx);
@@ -209,6 +218,46 @@ impl StoreActor {
                 }
             }
         }));
+    }
+
+    /// Reads the board from the database, holding every other message until
+    /// it is in: events handled after it apply on top of it.
+    fn load_board(&mut self, ctx: &mut Context<Self>) {
+        let app = self.app.clone();
+        let (store_id, code) = (self.store_id, self.code.clone());
+        let work = async move { board::load_board(&app, store_id, &code).await };
+        ctx.wait(work.into_actor(self).map(|loaded, actor, _| match loaded {
+            Ok(loaded) => {
+                // What builds and gaps still hold was read before this board.
+                actor.board_generation += 1;
+                for (_, item) in actor.waiting.values_mut() {
+                    *item = None;
+                }
+                actor.board = [loaded.pending, loaded.set_aside, loaded.to_put_back]
+                    .into_iter()
+                    .flatten()
+                    .map(|item| (item.number.clone(), item))
+                    .collect();
+                actor.board_loaded = true;
+            }
+            Err(err) => {
+                tracing::warn!(store = %actor.code, error = %err, "board not loaded");
+            }
+        }));
+    }
+
+    fn snapshot(&self) -> Option<Board> {
+        if !self.board_loaded || !self.waiting.is_empty() {
+            // Mid-gap: the database answers consistently instead.
+            return None;
+        }
+        let items = self.board.values().cloned().collect::<Vec<_>>();
+        Some(board::assemble(
+            &self.code,
+            self.next_seq - 1,
+            items,
+            self.app.clock.now(),
+        ))
     }
 
     fn fan_out(&mut self, seq: Option<i64>, frame: ByteString) {
@@ -290,19 +339,13 @@ impl Handler<Leave> for StoreActor {
 }
 
 impl Handler<GetBoard> for StoreActor {
-    type Result = Option<Board>;
-    fn handle(&mut self, _: GetBoard, _: &mut Context<Self>) -> Option<Board> {
-        if !self.board_loaded || !self.waiting.is_empty() {
-            // Mid-gap: the database answers consistently instead.
-            return None;
+    type Result = ResponseActFuture<Self, Option<Board>>;
+    fn handle(&mut self, _: GetBoard, ctx: &mut Context<Self>) -> Self::Result {
+        if !self.board_loaded {
+            self.load_board(ctx);
         }
-        let items = self.board.values().cloned().collect::<Vec<_>>();
-        Some(board::assemble(
-            &self.code,
-            self.next_seq - 1,
-            items,
-            self.app.clock.now(),
-        ))
+        // Answered once the load (a waiting future) is done.
+        Box::pin(fut::ready(()).map(|(), actor: &mut Self, _| actor.snapshot()))
     }
 }
 

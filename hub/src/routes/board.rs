@@ -22,7 +22,7 @@ pub async fn get_board(
     caller.require_store(store.id, &store.code)?;
     // From the database: a caller sees its own action at once, even before
     // the store's actor has fanned it out.
-    Ok(HttpResponse::Ok().json(board::load_board(&ctx, &store).await?))
+    Ok(HttpResponse::Ok().json(board::load_board(&ctx, store.id, &store.code).await?))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -77,6 +77,18 @@ pub async fn items(
     ids.sort_unstable();
     ids.dedup();
     let rows = db::reservations::find_many(conn, &ids).await?;
+    let items = items_of_rows(conn, &rows, now).await?;
+    Ok(rows.iter().map(|row| row.id).zip(items).collect())
+}
+
+/// Board items of `rows`, in their order: their lines and customers read
+/// 500 at a time (under SQLite's limit on bound values).
+async fn items_of_rows(
+    conn: &impl sea_orm::ConnectionTrait,
+    rows: &[reservation::Model],
+    now: DateTime<Utc>,
+) -> Result<Vec<BoardItem>, ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
     let mut lines: HashMap<i64, Vec<schema::entities::reservation_line::Model>> = HashMap::new();
     for chunk in ids.chunks(500) {
         for line in db::reservations::lines_of_many(conn, chunk.to_vec()).await? {
@@ -96,8 +108,7 @@ pub async fn items(
         .iter()
         .map(|row| {
             let lines = lines.get(&row.id).map(Vec::as_slice).unwrap_or_default();
-            let item = item_from(row, lines, customers.get(&row.customer_id), now);
-            (row.id, item)
+            item_from(row, lines, customers.get(&row.customer_id), now)
         })
         .collect())
 }
@@ -191,27 +202,16 @@ pub fn assemble(
 /// The board of one store, read from the database. The sequence number is
 /// read first: events after it may already show in the lists, never the
 /// other way round, so applying later events as upserts misses nothing.
-pub async fn load_board(ctx: &AppContext, store: &store::Model) -> Result<Board, ApiError> {
+pub async fn load_board(ctx: &AppContext, store_id: i64, code: &str) -> Result<Board, ApiError> {
     let conn = ctx.db.conn();
-    let seq = db::stores::find_by_id(conn, store.id)
+    let seq = db::stores::find_by_id(conn, store_id)
         .await?
         .map(|s| s.event_seq)
         .unwrap_or(0);
     let now = ctx.clock.now();
-    let rows = db::reservations::board_rows(conn, store.id).await?;
-    let lines = db::reservations::lines_of_many(conn, rows.iter().map(|r| r.id).collect()).await?;
-    let customers =
-        db::customers::find_many(conn, rows.iter().map(|r| r.customer_id).collect()).await?;
-    let items = rows.iter().map(|row| {
-        let own: Vec<_> = lines
-            .iter()
-            .filter(|l| l.reservation_id == row.id)
-            .cloned()
-            .collect();
-        let customer = customers.iter().find(|c| c.id == row.customer_id);
-        item_from(row, &own, customer, now)
-    });
-    Ok(assemble(&store.code, seq, items.collect::<Vec<_>>(), now))
+    let rows = db::reservations::board_rows(conn, store_id).await?;
+    let items = items_of_rows(conn, &rows, now).await?;
+    Ok(assemble(code, seq, items, now))
 }
 
 /// The live board for a WebSocket snapshot: from the store's actor, in
@@ -226,7 +226,7 @@ pub async fn board(ctx: &AppContext, store: &store::Model) -> Result<Board, ApiE
     {
         return Ok(board);
     }
-    load_board(ctx, store).await
+    load_board(ctx, store.id, &store.code).await
 }
 
 /// The print-styled preparation slip of a reservation.

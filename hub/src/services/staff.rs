@@ -232,24 +232,16 @@ pub async fn authenticate(ctx: &AppContext, token: &str) -> Result<Option<Caller
     if !token.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
-    let conn = ctx.db.conn();
-    let Some(session) = store::staff::find_session(conn, &digest(token)).await? else {
+    let Some(signed_in) = store::staff::signed_in(ctx.db.conn(), &digest(token)).await? else {
         return Ok(None);
     };
-    if session.expires_at <= ctx.clock.now() {
+    if signed_in.expires_at <= ctx.clock.now() {
         return Ok(None);
     }
-    let Some(staff) = store::staff::find_by_id(conn, session.staff_id)
-        .await?
-        .filter(|s| s.active)
-    else {
-        return Ok(None);
-    };
-    let store_ids = store::staff::store_ids(conn, staff.id).await?;
     Ok(Some(Caller::Staff(StaffIdentity {
-        id: staff.id,
-        name: staff.name,
-        role: Role::parse(&staff.role).unwrap_or(Role::Staff),
-        store_ids,
+        id: signed_in.staff_id,
+        name: signed_in.name,
+        role: Role::parse(&signed_in.role).unwrap_or(Role::Staff),
+        store_ids: signed_in.store_ids,
     })))
 }

@@ -3,9 +3,68 @@
 use chrono::{DateTime, Utc};
 use schema::entities::{staff, staff_session, staff_store, store};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef,
 };
+
+/// An active account behind a session token, with its stores.
+pub struct SignedIn {
+    pub staff_id: i64,
+    pub name: String,
+    pub role: String,
+    pub expires_at: DateTime<Utc>,
+    pub store_ids: Vec<i64>,
+}
+
+/// staff id, name, role, session expiry, and one of the account's stores.
+type SignedInRow = (i64, String, String, DateTime<Utc>, Option<i64>);
+
+/// The session, its active account and the account's stores in one read:
+/// every staff request and WebSocket starts here, and a reconnect storm
+/// makes thousands at once. None for an unknown token or inactive account.
+pub async fn signed_in(
+    conn: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<SignedIn>, DbErr> {
+    let session_of: RelationDef = staff_session::Entity::belongs_to(staff::Entity)
+        .from(staff_session::Column::StaffId)
+        .to(staff::Column::Id)
+        .into();
+    let stores_of: RelationDef = staff_store::Entity::belongs_to(staff::Entity)
+        .from(staff_store::Column::StaffId)
+        .to(staff::Column::Id)
+        .into();
+    // One row per store (one with no store for an account without any).
+    let rows: Vec<SignedInRow> = staff_session::Entity::find()
+        .select_only()
+        .column(staff::Column::Id)
+        .column(staff::Column::Name)
+        .column(staff::Column::Role)
+        .column(staff_session::Column::ExpiresAt)
+        .column(staff_store::Column::StoreId)
+        .join(JoinType::InnerJoin, session_of)
+        .join(JoinType::LeftJoin, stores_of.rev())
+        .filter(staff_session::Column::TokenHash.eq(token_hash))
+        .filter(staff::Column::Active.eq(true))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut rows = rows.into_iter();
+    let Some((staff_id, name, role, expires_at, first_store)) = rows.next() else {
+        return Ok(None);
+    };
+    let store_ids = first_store
+        .into_iter()
+        .chain(rows.filter_map(|row| row.4))
+        .collect();
+    Ok(Some(SignedIn {
+        staff_id,
+        name,
+        role,
+        expires_at,
+        store_ids,
+    }))
+}
 
 pub async fn find_by_email(
     conn: &impl ConnectionTrait,
@@ -127,16 +186,6 @@ pub async fn insert_session(
     .insert(conn)
     .await?;
     Ok(())
-}
-
-pub async fn find_session(
-    conn: &impl ConnectionTrait,
-    token_hash: &str,
-) -> Result<Option<staff_session::Model>, DbErr> {
-    staff_session::Entity::find()
-        .filter(staff_session::Column::TokenHash.eq(token_hash))
-        .one(conn)
-        .await
 }
 
 pub async fn delete_session(conn: &impl ConnectionTrait, token_hash: &str) -> Result<(), DbErr> {
