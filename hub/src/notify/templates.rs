@@ -77,10 +77,11 @@ pub async fn current(
     lang: &str,
 ) -> Result<Option<TemplateSource>, DbErr> {
     for candidate in [lang, "fr"] {
-        if let Some(row) =
-            message_template::Entity::find_by_id((name.to_string(), candidate.to_string()))
-                .one(conn)
-                .await?
+        if let Some(row) = crate::store::by_key(
+            message_template::Entity::find_by_id((name.to_string(), candidate.to_string())),
+            conn,
+        )
+        .await?
         {
             return Ok(Some(TemplateSource {
                 subject: row.subject,

@@ -29,11 +29,13 @@ pub async fn find_active_by_hash(
     conn: &impl ConnectionTrait,
     key_hash: &str,
 ) -> Result<Option<api_key::Model>, DbErr> {
-    api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(key_hash))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .one(conn)
-        .await
+    super::by_key(
+        api_key::Entity::find()
+            .filter(api_key::Column::KeyHash.eq(key_hash))
+            .filter(api_key::Column::RevokedAt.is_null()),
+        conn,
+    )
+    .await
 }
 
 pub async fn list(conn: &impl ConnectionTrait) -> Result<Vec<api_key::Model>, DbErr> {

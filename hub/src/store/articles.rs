@@ -12,10 +12,11 @@ pub async fn find_by_sku(
     conn: &impl ConnectionTrait,
     sku: &str,
 ) -> Result<Option<article::Model>, DbErr> {
-    article::Entity::find()
-        .filter(article::Column::Sku.eq(sku))
-        .one(conn)
-        .await
+    super::by_key(
+        article::Entity::find().filter(article::Column::Sku.eq(sku)),
+        conn,
+    )
+    .await
 }
 
 pub async fn find_by_skus(

@@ -63,7 +63,7 @@ pub async fn find_by_id(
     conn: &impl ConnectionTrait,
     id: i64,
 ) -> Result<Option<customer::Model>, DbErr> {
-    customer::Entity::find_by_id(id).one(conn).await
+    super::by_key(customer::Entity::find_by_id(id), conn).await
 }
 
 pub async fn find_many(

@@ -44,11 +44,12 @@ pub async fn upsert(
         )
         .exec_without_returning(conn)
         .await?;
-    push_device::Entity::find()
-        .filter(push_device::Column::Address.eq(address))
-        .one(conn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(address.to_string()))
+    super::by_key(
+        push_device::Entity::find().filter(push_device::Column::Address.eq(address)),
+        conn,
+    )
+    .await?
+    .ok_or_else(|| DbErr::RecordNotFound(address.to_string()))
 }
 
 pub async fn for_owner(
@@ -82,7 +83,7 @@ pub async fn find(
     conn: &impl ConnectionTrait,
     id: i64,
 ) -> Result<Option<push_device::Model>, DbErr> {
-    push_device::Entity::find_by_id(id).one(conn).await
+    super::by_key(push_device::Entity::find_by_id(id), conn).await
 }
 
 /// Forgets a device (gone at the push service, or removed by its owner).

@@ -9,9 +9,11 @@ pub async fn find(
     caller: &str,
     key: &str,
 ) -> Result<Option<idempotency_record::Model>, DbErr> {
-    idempotency_record::Entity::find_by_id((caller.to_string(), key.to_string()))
-        .one(conn)
-        .await
+    super::by_key(
+        idempotency_record::Entity::find_by_id((caller.to_string(), key.to_string())),
+        conn,
+    )
+    .await
 }
 
 /// Claims the key; fails with a unique violation if another request has it.

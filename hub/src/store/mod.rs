@@ -17,6 +17,19 @@ pub mod staff;
 pub mod stock;
 pub mod stores;
 
+/// The row a unique key names, or None.
+///
+/// Not sea-orm's `.one()`: it binds its `LIMIT ?`, and SQLite (bundled with
+/// STAT4) prepares a statement with a bound limit again at every run. In a
+/// reconnect storm that was a fifth of the hub's CPU (BENCHMARKS.md). A
+/// unique key matches one row at most, so no limit is needed.
+pub async fn by_key<E: sea_orm::EntityTrait>(
+    select: sea_orm::Select<E>,
+    conn: &impl sea_orm::ConnectionTrait,
+) -> Result<Option<E::Model>, sea_orm::DbErr> {
+    Ok(select.all(conn).await?.into_iter().next())
+}
+
 /// True when a database error is a unique-constraint violation.
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     matches!(

@@ -37,17 +37,18 @@ pub async fn find_by_number(
     conn: &impl ConnectionTrait,
     number: &str,
 ) -> Result<Option<reservation::Model>, DbErr> {
-    reservation::Entity::find()
-        .filter(reservation::Column::Number.eq(number))
-        .one(conn)
-        .await
+    super::by_key(
+        reservation::Entity::find().filter(reservation::Column::Number.eq(number)),
+        conn,
+    )
+    .await
 }
 
 pub async fn find_by_id(
     conn: &impl ConnectionTrait,
     id: i64,
 ) -> Result<Option<reservation::Model>, DbErr> {
-    reservation::Entity::find_by_id(id).one(conn).await
+    super::by_key(reservation::Entity::find_by_id(id), conn).await
 }
 
 /// The reservations among `ids` that exist (any order).
@@ -259,20 +260,22 @@ pub async fn find_by_tracking_token(
     conn: &impl ConnectionTrait,
     token: &str,
 ) -> Result<Option<reservation::Model>, DbErr> {
-    reservation::Entity::find()
-        .filter(reservation::Column::TrackingToken.eq(token))
-        .one(conn)
-        .await
+    super::by_key(
+        reservation::Entity::find().filter(reservation::Column::TrackingToken.eq(token)),
+        conn,
+    )
+    .await
 }
 
 pub async fn find_by_validation_token(
     conn: &impl ConnectionTrait,
     token: &str,
 ) -> Result<Option<reservation::Model>, DbErr> {
-    reservation::Entity::find()
-        .filter(reservation::Column::ValidationToken.eq(token))
-        .one(conn)
-        .await
+    super::by_key(
+        reservation::Entity::find().filter(reservation::Column::ValidationToken.eq(token)),
+        conn,
+    )
+    .await
 }
 
 pub async fn lines(

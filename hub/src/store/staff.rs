@@ -70,17 +70,18 @@ pub async fn find_by_email(
     conn: &impl ConnectionTrait,
     email: &str,
 ) -> Result<Option<staff::Model>, DbErr> {
-    staff::Entity::find()
-        .filter(staff::Column::Email.eq(email))
-        .one(conn)
-        .await
+    super::by_key(
+        staff::Entity::find().filter(staff::Column::Email.eq(email)),
+        conn,
+    )
+    .await
 }
 
 pub async fn find_by_id(
     conn: &impl ConnectionTrait,
     id: i64,
 ) -> Result<Option<staff::Model>, DbErr> {
-    staff::Entity::find_by_id(id).one(conn).await
+    super::by_key(staff::Entity::find_by_id(id), conn).await
 }
 
 pub async fn insert(

@@ -16,17 +16,19 @@ pub async fn level(
     store_id: i64,
     article_id: i64,
 ) -> Result<StockLevel, DbErr> {
-    Ok(stock_level::Entity::find_by_id((store_id, article_id))
-        .one(conn)
-        .await?
-        .map(|row| StockLevel {
-            on_hand: row.on_hand,
-            held: row.held,
-        })
-        .unwrap_or(StockLevel {
-            on_hand: 0,
-            held: 0,
-        }))
+    Ok(super::by_key(
+        stock_level::Entity::find_by_id((store_id, article_id)),
+        conn,
+    )
+    .await?
+    .map(|row| StockLevel {
+        on_hand: row.on_hand,
+        held: row.held,
+    })
+    .unwrap_or(StockLevel {
+        on_hand: 0,
+        held: 0,
+    }))
 }
 
 /// Holds `quantity` units if that many are available; false otherwise.

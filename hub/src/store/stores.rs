@@ -9,17 +9,18 @@ pub async fn find_by_code(
     conn: &impl ConnectionTrait,
     code: &str,
 ) -> Result<Option<store::Model>, DbErr> {
-    store::Entity::find()
-        .filter(store::Column::Code.eq(code))
-        .one(conn)
-        .await
+    super::by_key(
+        store::Entity::find().filter(store::Column::Code.eq(code)),
+        conn,
+    )
+    .await
 }
 
 pub async fn find_by_id(
     conn: &impl ConnectionTrait,
     id: i64,
 ) -> Result<Option<store::Model>, DbErr> {
-    store::Entity::find_by_id(id).one(conn).await
+    super::by_key(store::Entity::find_by_id(id), conn).await
 }
 
 pub async fn list(conn: &impl ConnectionTrait) -> Result<Vec<store::Model>, DbErr> {
