@@ -143,12 +143,24 @@ async fn hub_side(plan: &Plan, count: u64, fire: Fire, round: u32) -> anyhow::Re
         )
     );
     db.conn().execute_unprepared(&spread).await?;
+    // Subscribe from the store's current event: the phone wants the
+    // reminders, not a snapshot of every pending reservation (at 100,000,
+    // tens of megabytes, behind which its queue overflows and it is cut).
+    let seq_row = db
+        .conn()
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.conn().get_database_backend(),
+            format!("SELECT event_seq FROM stores WHERE code = '{STORE}'"),
+        ))
+        .await?
+        .context("the bench store")?;
+    let last_seq: i64 = seq_row.try_get("", "event_seq")?;
     hub.start_again().await?;
     let ws_url = format!("ws://127.0.0.1:{}/api/v1/ws?token={token}", hub.port);
     let (mut socket, _) = tokio_tungstenite::connect_async(&ws_url).await?;
     socket
         .send(tokio_tungstenite::tungstenite::Message::text(
-            json!({"type": "subscribe", "stores": {STORE: null}}).to_string(),
+            json!({"type": "subscribe", "stores": {STORE: last_seq}}).to_string(),
         ))
         .await?;
     let mut lags: Histogram<u64> = new_histogram();
