@@ -16,19 +16,24 @@ pub async fn level(
     store_id: i64,
     article_id: i64,
 ) -> Result<StockLevel, DbErr> {
-    Ok(super::by_key(
+    let row = super::by_key(
         stock_level::Entity::find_by_id((store_id, article_id)),
         conn,
     )
-    .await?
-    .map(|row| StockLevel {
+    .await?;
+    Ok(level_of(row.as_ref()))
+}
+
+/// A row's level; no row means nothing on hand and nothing held.
+fn level_of(row: Option<&stock_level::Model>) -> StockLevel {
+    row.map(|row| StockLevel {
         on_hand: row.on_hand,
         held: row.held,
     })
     .unwrap_or(StockLevel {
         on_hand: 0,
         held: 0,
-    }))
+    })
 }
 
 /// Holds `quantity` units if that many are available; false otherwise.
@@ -164,17 +169,7 @@ pub async fn levels_for_article(
     Ok(stores
         .into_iter()
         .map(|s| {
-            let level = rows
-                .iter()
-                .find(|row| row.store_id == s.id)
-                .map(|row| StockLevel {
-                    on_hand: row.on_hand,
-                    held: row.held,
-                })
-                .unwrap_or(StockLevel {
-                    on_hand: 0,
-                    held: 0,
-                });
+            let level = level_of(rows.iter().find(|row| row.store_id == s.id));
             (s.code, level)
         })
         .collect())
