@@ -1,6 +1,7 @@
 //! The staff WebSocket: auth, subscribe, live fan-out, catch-up, refusals.
 
 use reqwest::Method;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use std::time::Duration;
 use storehub_tests::{identified, reservation_body, spawn_app};
@@ -156,6 +157,71 @@ async fn reconnecting_with_last_seq_replays_exactly_what_was_missed() {
         !listed.contains(&numbers[0].as_str()),
         "the cancelled one is gone"
     );
+}
+
+#[actix_web::test]
+async fn a_phone_already_at_the_stores_last_event_resumes_from_memory() {
+    let app = spawn_app().await;
+    app.shop_with_stock(50).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let mut ws = app.websocket(&julie).await;
+    ws.subscribe(json!({"PAR01": null})).await;
+    app.reserve(
+        &reservation_body("PAR01", "SKU1", 1, identified("c0")),
+        None,
+    )
+    .await;
+    let last_seq = next_event(&mut ws).await["seq"].as_i64().unwrap();
+    drop(ws);
+
+    // The store's number in the database now says the client is ahead of
+    // it, which the database path answers with a snapshot; a client the
+    // store actor knows to be current gets no database read at all.
+    let set_seq = |seq: i64| {
+        let conn = app.ctx.db.conn().clone();
+        async move {
+            conn.execute_unprepared(&format!(
+                "UPDATE stores SET event_seq = {seq} WHERE code = 'PAR01'"
+            ))
+            .await
+            .unwrap();
+        }
+    };
+    set_seq(0).await;
+    let mut ws = app.websocket(&julie).await;
+    let frames = ws.subscribe(json!({"PAR01": last_seq})).await;
+    set_seq(last_seq).await;
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(
+        (
+            frames[0]["type"].as_str(),
+            frames[0]["mode"].as_str(),
+            frames[0]["seq"].as_i64()
+        ),
+        (Some("subscribed"), Some("replay"), Some(last_seq))
+    );
+
+    // Live events follow once each.
+    app.reserve(
+        &reservation_body("PAR01", "SKU1", 1, identified("c1")),
+        None,
+    )
+    .await;
+    assert_eq!(next_event(&mut ws).await["seq"], last_seq + 1);
+    assert!(
+        ws.try_next_json(Duration::from_millis(200)).await.is_none(),
+        "nothing repeated"
+    );
+
+    // One behind: the missed event comes from the database as before.
+    let mut behind = app.websocket(&julie).await;
+    let frames = behind.subscribe(json!({"PAR01": last_seq})).await;
+    let seqs: Vec<i64> = frames
+        .iter()
+        .filter(|f| f["type"] == "event")
+        .map(|f| f["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![last_seq + 1]);
 }
 
 #[actix_web::test]

@@ -39,8 +39,10 @@ pub struct SessionHandle {
     pub kick: Arc<Notify>,
 }
 
+/// Answers with the last seq the store has sent: every later event will
+/// reach the session, so a client already at that seq has nothing to catch up.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "i64")]
 pub struct Join {
     pub session_id: u64,
     pub handle: SessionHandle,
@@ -325,9 +327,10 @@ impl Actor for StoreActor {
 }
 
 impl Handler<Join> for StoreActor {
-    type Result = ();
-    fn handle(&mut self, join: Join, _: &mut Context<Self>) {
+    type Result = i64;
+    fn handle(&mut self, join: Join, _: &mut Context<Self>) -> i64 {
         self.sessions.insert(join.session_id, join.handle);
+        self.next_seq - 1
     }
 }
 

@@ -111,15 +111,33 @@ impl Live {
             let Ok(Some(addr)) = directory.send(StoreAddr { store_id: store.id }).await else {
                 return false;
             };
-            // Join first: anything committed from now on arrives live.
-            addr.do_send(Join {
-                session_id: self.membership.session_id,
-                handle: self.handle.clone(),
-            });
+            // Join first: anything the store sends from now on arrives live.
+            let last_sent = addr
+                .send(Join {
+                    session_id: self.membership.session_id,
+                    handle: self.handle.clone(),
+                })
+                .await
+                .ok();
             self.membership
                 .stores
                 .insert(store.id, (code.clone(), addr));
-            if !self.catch_up(&store, last_seq).await {
+            let current = last_seq.filter(|last| *last >= 0 && Some(*last) == last_sent);
+            let caught_up = match current {
+                // Already at the store's last event (a phone back after a
+                // restart): nothing to read.
+                Some(last) => {
+                    self.sent.insert(store.id, last);
+                    let subscribed = ServerMessage::Subscribed {
+                        store: code.clone(),
+                        seq: last,
+                        mode: "replay".into(),
+                    };
+                    self.send(&subscribed).await
+                }
+                None => self.catch_up(&store, last_seq).await,
+            };
+            if !caught_up {
                 return false;
             }
         }

@@ -50,17 +50,25 @@ pub async fn hold(
         let latencies = latencies.clone();
         let url = url.to_string();
         let target = target.clone();
-        let subscribe = stores.get(index % stores.len().max(1)).map(|store| {
-            serde_json::json!({"type": "subscribe", "stores": {store: null}}).to_string()
-        });
+        let store = stores.get(index % stores.len().max(1)).cloned();
         let stalls = behaviour.stall_every > 0 && index % behaviour.stall_every == 0;
         tokio::spawn(async move {
+            // As the staff app does: after a reconnect, resume from the seq
+            // the last subscribe reached instead of asking for a snapshot.
+            let mut resume_from: Option<i64> = None;
             loop {
                 if let Ok(mut socket) = connect(&url, &target, source, stalls).await {
-                    let subscribed = match &subscribe {
-                        Some(text) => {
-                            socket.send(Message::text(text.clone())).await.is_ok()
-                                && acknowledged(&mut socket).await
+                    let subscribed = match &store {
+                        Some(store) => {
+                            let text = serde_json::json!({"type": "subscribe", "stores": {store: resume_from}});
+                            if socket.send(Message::text(text.to_string())).await.is_err() {
+                                false
+                            } else if let Some(seq) = acknowledged(&mut socket).await {
+                                resume_from = seq.or(resume_from);
+                                true
+                            } else {
+                                false
+                            }
                         }
                         None => true,
                     };
@@ -168,18 +176,20 @@ pub fn decode_into(text: &str, into: &mut Histogram<u64>) {
 }
 
 /// Waits for the server's `subscribed` answer: only then is a client live
-/// (the server has done its part, not just the handshake).
+/// (the server has done its part, not just the handshake). None when the
+/// socket ended first; else the seq it reached, if it gave one.
 async fn acknowledged(
     socket: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
-) -> bool {
+) -> Option<Option<i64>> {
     while let Some(Ok(message)) = socket.next().await {
         if let Ok(text) = message.to_text()
             && text.contains("\"subscribed\"")
         {
-            return true;
+            let frame: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+            return Some(frame["seq"].as_i64());
         }
     }
-    false
+    None
 }
 
 async fn connect(
