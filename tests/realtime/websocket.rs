@@ -71,8 +71,9 @@ async fn two_clients_see_the_same_events_and_another_store_sees_nothing() {
     );
 }
 
-#[actix_web::test]
-async fn reconnecting_with_last_seq_replays_exactly_what_was_missed() {
+/// PAR01 with stock, and Julie's phone gone after seeing one event: the
+/// app, her token and the seq she reached.
+async fn gone_after_one_event() -> (storehub_tests::TestApp, String, i64) {
     let app = spawn_app().await;
     app.shop_with_stock(50).await;
     let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
@@ -83,9 +84,13 @@ async fn reconnecting_with_last_seq_replays_exactly_what_was_missed() {
         None,
     )
     .await;
-    let first = next_event(&mut ws).await;
-    let last_seq = first["seq"].as_i64().unwrap();
-    drop(ws);
+    let last_seq = next_event(&mut ws).await["seq"].as_i64().unwrap();
+    (app, julie, last_seq)
+}
+
+#[actix_web::test]
+async fn reconnecting_with_last_seq_replays_exactly_what_was_missed() {
+    let (app, julie, last_seq) = gone_after_one_event().await;
 
     // Missed while away: three creates and a cancel.
     let mut numbers = Vec::new();
@@ -161,18 +166,7 @@ async fn reconnecting_with_last_seq_replays_exactly_what_was_missed() {
 
 #[actix_web::test]
 async fn a_phone_already_at_the_stores_last_event_resumes_from_memory() {
-    let app = spawn_app().await;
-    app.shop_with_stock(50).await;
-    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
-    let mut ws = app.websocket(&julie).await;
-    ws.subscribe(json!({"PAR01": null})).await;
-    app.reserve(
-        &reservation_body("PAR01", "SKU1", 1, identified("c0")),
-        None,
-    )
-    .await;
-    let last_seq = next_event(&mut ws).await["seq"].as_i64().unwrap();
-    drop(ws);
+    let (app, julie, last_seq) = gone_after_one_event().await;
 
     // The store's number in the database now says the client is ahead of
     // it, which the database path answers with a snapshot; a client the
