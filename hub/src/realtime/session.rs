@@ -122,40 +122,40 @@ impl Live {
             self.membership
                 .stores
                 .insert(store.id, (code.clone(), addr));
-            let current = last_seq.filter(|last| *last >= 0 && Some(*last) == last_sent);
-            let caught_up = match current {
-                // Already at the store's last event (a phone back after a
-                // restart): nothing to read.
-                Some(last) => {
-                    self.sent.insert(store.id, last);
-                    let subscribed = ServerMessage::Subscribed {
-                        store: code.clone(),
-                        seq: last,
-                        mode: "replay".into(),
-                    };
-                    self.send(&subscribed).await
-                }
-                None => self.catch_up(&store, last_seq).await,
-            };
-            if !caught_up {
+            if !self.catch_up(&store, last_seq, last_sent).await {
                 return false;
             }
         }
         true
     }
 
-    /// Replays what the client missed, or sends the board when it is too far behind.
+    /// Replays what the client missed, or sends the board when it is too far
+    /// behind. `last_sent`: the store actor's last sent seq as it joined.
     async fn catch_up(
         &mut self,
         store: &schema::entities::store::Model,
         last_seq: Option<i64>,
+        last_sent: Option<i64>,
     ) -> bool {
-        let (frames, seq) = {
-            // Read under the gate, send after it: a slow client must not hold a permit.
-            let Ok(_permit) = self.app.catch_up_gate.acquire().await else {
-                return false;
-            };
-            catch_up_frames(&self.app, store, last_seq).await
+        let current = last_seq.filter(|last| *last >= 0 && Some(*last) == last_sent);
+        let (frames, seq) = match current {
+            // Already at the store's last event (a phone back after a
+            // restart): nothing to read.
+            Some(last) => {
+                let subscribed = ServerMessage::Subscribed {
+                    store: store.code.clone(),
+                    seq: last,
+                    mode: "replay".into(),
+                };
+                (vec![subscribed], Some(last))
+            }
+            None => {
+                // Read under the gate, send after it: a slow client must not hold a permit.
+                let Ok(_permit) = self.app.catch_up_gate.acquire().await else {
+                    return false;
+                };
+                catch_up_frames(&self.app, store, last_seq).await
+            }
         };
         if let Some(seq) = seq {
             self.sent.insert(store.id, seq);

@@ -61,14 +61,14 @@ pub async fn hold(
                     let subscribed = match &store {
                         Some(store) => {
                             let text = serde_json::json!({"type": "subscribe", "stores": {store: resume_from}});
-                            if socket.send(Message::text(text.to_string())).await.is_err() {
-                                false
-                            } else if let Some(seq) = acknowledged(&mut socket).await {
+                            let answer = match socket.send(Message::text(text.to_string())).await {
+                                Ok(()) => acknowledged(&mut socket).await,
+                                Err(_) => None,
+                            };
+                            if let Some(seq) = answer {
                                 resume_from = seq.or(resume_from);
-                                true
-                            } else {
-                                false
                             }
+                            answer.is_some()
                         }
                         None => true,
                     };
