@@ -3,7 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use actix::Addr;
-use schema::entities::reservation_event;
+use schema::entities::{reservation, reservation_event};
 
 use crate::actors::directory::Directory;
 
@@ -11,6 +11,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::clock::SharedClock;
 use crate::db::Db;
+use crate::services::board::BoardItem;
 
 /// Shared application state, cheap to clone.
 #[derive(Clone)]
@@ -36,11 +37,33 @@ pub struct AppContext {
     pub catch_up_gate: Arc<tokio::sync::Semaphore>,
 }
 
+/// A committed event, with its reservation as that commit left it when the
+/// publisher has the rows at hand: the live side then builds the frame and
+/// schedules the timer without reading them back.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub event: reservation_event::Model,
+    pub after: Option<Arc<AfterCommit>>,
+}
+
+/// A reservation as one commit left it.
+#[derive(Debug)]
+pub struct AfterCommit {
+    pub row: reservation::Model,
+    pub item: BoardItem,
+}
+
+impl From<reservation_event::Model> for Published {
+    fn from(event: reservation_event::Model) -> Self {
+        Self { event, after: None }
+    }
+}
+
 /// Events a transaction committed, in the order it appended them.
 #[derive(actix::Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct Committed {
-    pub events: Vec<reservation_event::Model>,
+    pub events: Vec<Published>,
     /// Fired by the timers: the reservation actors learn their new row from
     /// the firing queue's answer, so they need no refresh.
     pub by_timers: bool,
@@ -54,15 +77,25 @@ impl AppContext {
 
     /// Tells the live side about committed events. Call after `commit`.
     pub fn publish(&self, events: Vec<reservation_event::Model>) {
-        self.publish_from(events, false);
+        self.publish_from(events.into_iter().map(Published::from).collect(), false);
+    }
+
+    /// `publish` for one event whose reservation the publisher holds as its
+    /// commit left it.
+    pub fn publish_with_row(&self, event: reservation_event::Model, after: AfterCommit) {
+        let published = Published {
+            event,
+            after: Some(Arc::new(after)),
+        };
+        self.publish_from(vec![published], false);
     }
 
     /// `publish` for the events the timers fired.
     pub fn publish_fired(&self, events: Vec<reservation_event::Model>) {
-        self.publish_from(events, true);
+        self.publish_from(events.into_iter().map(Published::from).collect(), true);
     }
 
-    fn publish_from(&self, events: Vec<reservation_event::Model>, by_timers: bool) {
+    fn publish_from(&self, events: Vec<Published>, by_timers: bool) {
         if events.is_empty() {
             return;
         }

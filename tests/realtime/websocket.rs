@@ -515,6 +515,11 @@ async fn a_snapshot_kept_in_memory_matches_the_database_after_every_kind_of_chan
     assert_eq!(from_database.body["seq"], 10);
     assert_eq!(lists(&snapshot["board"]), lists(&from_database.body));
     assert_eq!(snapshot["board"]["counts"], from_database.body["counts"]);
+    // Item for item too: a create's item is built from its rows at hand,
+    // the database's from the rows read back.
+    for list in ["pending", "set_aside", "to_put_back"] {
+        assert_eq!(snapshot["board"][list], from_database.body[list], "{list}");
+    }
     // Set aside at the same instant: same pickup deadline, then by number.
     let mut set_aside = vec![numbers[1].clone(), numbers[2].clone()];
     set_aside.sort();

@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 use super::firing::FiringQueue;
 use super::reservation::{FireNow, Refresh, ReservationActor, ReservationLinks};
 use super::store::{Publish, StoreActor};
-use crate::context::{AppContext, Committed};
+use crate::context::{AppContext, Committed, Published};
 use crate::store as db;
 
 /// How often dead actors are looked for.
@@ -142,16 +142,19 @@ impl Handler<Committed> for Directory {
 
     fn handle(&mut self, committed: Committed, _: &mut Context<Self>) {
         let Committed { events, by_timers } = committed;
-        for event in events {
+        for Published { event, after } in events {
             let reservation_id = event.reservation_id;
             let store_id = event.store_id;
+            let item = after.as_ref().map(|after| after.item.clone());
+            let publish = Publish { event, item };
             match self.stores.get(&store_id) {
-                Some(store) if store.connected() => store.do_send(Publish(event)),
+                Some(store) if store.connected() => store.do_send(publish),
                 _ => {
                     // This event is the first the new actor sends.
+                    let first_seq = publish.event.seq;
                     let store =
-                        StoreActor::new(store_id, Some(event.seq), self.app.clone()).start();
-                    store.do_send(Publish(event));
+                        StoreActor::new(store_id, Some(first_seq), self.app.clone()).start();
+                    store.do_send(publish);
                     self.stores.insert(store_id, store);
                 }
             }
@@ -161,9 +164,21 @@ impl Handler<Committed> for Directory {
                         addr.do_send(Refresh);
                     }
                 }
-                _ => {
-                    self.start_reservation(reservation_id);
-                }
+                // A new actor may trust the row its first event committed:
+                // a later change refreshes it (and reads) in any order.
+                _ => match after {
+                    Some(after) => {
+                        let due = crate::services::timers::next_due(&after.row);
+                        let addr = self
+                            .reservation_actor(reservation_id)
+                            .first_due(due)
+                            .start();
+                        self.reservations.insert(reservation_id, addr);
+                    }
+                    None => {
+                        self.start_reservation(reservation_id);
+                    }
+                },
             }
         }
     }

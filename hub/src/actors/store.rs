@@ -54,10 +54,14 @@ pub struct Leave {
     pub session_id: u64,
 }
 
-/// A committed event of this store.
+/// A committed event of this store, with its reservation's board item as
+/// the commit left it when the publisher had it (then no read is needed).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Publish(pub reservation_event::Model);
+pub struct Publish {
+    pub event: reservation_event::Model,
+    pub item: Option<BoardItem>,
+}
 
 /// A synthetic frame from the load generator (`services::load`): takes the
 /// same fan-out path as an event, outside the store's sequence.
@@ -354,11 +358,20 @@ impl Handler<GetBoard> for StoreActor {
 
 impl Handler<Publish> for StoreActor {
     type Result = ();
-    fn handle(&mut self, Publish(event): Publish, ctx: &mut Context<Self>) {
+    fn handle(&mut self, Publish { event, item }: Publish, ctx: &mut Context<Self>) {
         if event.seq < self.next_seq {
             return;
         }
-        self.build_frame(event, ctx);
+        match item {
+            // Built here and now: it waits in `waiting` only for an
+            // earlier event still being read.
+            Some(item) => {
+                let ready = ready_frame(&self.code, &event, item);
+                self.accept(ready);
+                self.flush(ctx);
+            }
+            None => self.build_frame(event, ctx),
+        }
     }
 }
 
@@ -392,11 +405,7 @@ async fn frames_for(
     events
         .into_iter()
         .map(|event| match items.get(&event.reservation_id) {
-            Some(item) => Ready {
-                seq: event.seq,
-                frame: ByteString::from(event_frame(code, &event, item.clone()).to_json()),
-                item: Some(item.clone()),
-            },
+            Some(item) => ready_frame(code, &event, item.clone()),
             None => {
                 tracing::warn!(store = %code, seq = event.seq, "event without its reservation; skipped");
                 Ready {
@@ -407,4 +416,12 @@ async fn frames_for(
             }
         })
         .collect()
+}
+
+fn ready_frame(code: &str, event: &reservation_event::Model, item: BoardItem) -> Ready {
+    Ready {
+        seq: event.seq,
+        frame: ByteString::from(event_frame(code, event, item.clone()).to_json()),
+        item: Some(item),
+    }
 }

@@ -113,7 +113,8 @@ async fn items_of_rows(
         .collect())
 }
 
-fn item_from(
+/// One reservation's board item from its rows.
+pub fn item_from(
     r: &reservation::Model,
     lines: &[schema::entities::reservation_line::Model],
     customer: Option<&schema::entities::customer::Model>,

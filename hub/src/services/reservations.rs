@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::{Caller, catalogue::unknown_sku, opening_hours_of, unknown_store};
-use crate::context::AppContext;
+use super::{Caller, board, catalogue::unknown_sku, opening_hours_of, unknown_store};
+use crate::context::{AfterCommit, AppContext};
 use crate::domain::customer::{parse_email, parse_phone};
 use crate::domain::limits::check_limits;
 use crate::domain::reservation::{Action, State, transition};
@@ -701,7 +701,20 @@ async fn try_create(
         db::idempotency::complete(&*tx, &caller.scope(), key, 201, &body).await?;
     }
     tx.commit().await?;
-    ctx.publish(vec![event]);
+    // The frame and the timer from the rows at hand: the live side reads nothing back.
+    let item = board::item_from(
+        &loaded.reservation,
+        &loaded.lines,
+        Some(&loaded.customer),
+        now,
+    );
+    ctx.publish_with_row(
+        event,
+        AfterCommit {
+            row: loaded.reservation,
+            item,
+        },
+    );
     Ok(CreateOutcome {
         status: 201,
         body,
