@@ -274,6 +274,9 @@ async fn every_user_setting_alerts_all_store_members_on_their_channels() {
     app.shop_with_stock(5).await;
     let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
     let _karim = app.staff("karim@shop.test", "staff", &["PAR01"]).await;
+    // Of another store: never alerted for PAR01.
+    app.seed_store("LYO01").await;
+    let _lea = app.staff("lea@shop.test", "staff", &["LYO01"]).await;
     app.join_alert_list(&julie, "PAR01", &["ws", "fcm"]).await;
     let team_rows = |app: &storehub_tests::TestApp| {
         let conn = app.ctx.db.conn().clone();
@@ -321,6 +324,10 @@ async fn every_user_setting_alerts_all_store_members_on_their_channels() {
     let rows = team_rows(&app).await;
     assert!(
         rows.contains(&("karim@shop.test".to_string(), "email".to_string())),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().all(|(who, _)| who != "lea@shop.test"),
         "{rows:?}"
     );
     assert_eq!(rows.iter().filter(|(_, c)| c == "web_push").count(), 1);

@@ -63,6 +63,10 @@ pub async fn members(
         .order_by_asc(alert_subscription::Column::StaffId)
         .all(conn)
         .await?;
+    if subscriptions.is_empty() {
+        // No list: nobody to read (a create reads this for every reservation).
+        return Ok(Vec::new());
+    }
     let ids: Vec<i64> = subscriptions.iter().map(|s| s.staff_id).collect();
     let people = staff::Entity::find()
         .filter(staff::Column::Id.is_in(ids))

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use schema::entities::{staff, staff_session, staff_store, store};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType,
     QueryFilter, QueryOrder, QuerySelect, RelationDef,
@@ -155,15 +156,14 @@ pub async fn members_of_store(
     conn: &impl ConnectionTrait,
     store_id: i64,
 ) -> Result<Vec<staff::Model>, DbErr> {
-    let ids: Vec<i64> = staff_store::Entity::find()
-        .select_only()
+    // One statement: every create of a store without an alert list reads it.
+    let member_ids = Query::select()
         .column(staff_store::Column::StaffId)
-        .filter(staff_store::Column::StoreId.eq(store_id))
-        .into_tuple()
-        .all(conn)
-        .await?;
+        .from(staff_store::Entity)
+        .and_where(Expr::col(staff_store::Column::StoreId).eq(store_id))
+        .to_owned();
     staff::Entity::find()
-        .filter(staff::Column::Id.is_in(ids))
+        .filter(staff::Column::Id.in_subquery(member_ids))
         .filter(staff::Column::Active.eq(true))
         .order_by_asc(staff::Column::Id)
         .all(conn)
