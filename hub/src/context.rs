@@ -91,8 +91,8 @@ impl AppContext {
     }
 
     /// `publish` for the events the timers fired.
-    pub fn publish_fired(&self, events: Vec<reservation_event::Model>) {
-        self.publish_from(events.into_iter().map(Published::from).collect(), true);
+    pub fn publish_fired(&self, events: Vec<Published>) {
+        self.publish_from(events, true);
     }
 
     fn publish_from(&self, events: Vec<Published>, by_timers: bool) {

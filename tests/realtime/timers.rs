@@ -424,7 +424,15 @@ async fn a_reminder_moves_only_while_still_due_at_the_time_it_was_read() {
     let moved = hub::store::reservations::advance_reminders(conn, &moves)
         .await
         .unwrap();
-    assert_eq!(moved.into_iter().collect::<Vec<_>>(), vec![first.0]);
+    let moved_ids: Vec<i64> = moved.iter().map(|row| row.id).collect();
+    assert_eq!(moved_ids, vec![first.0]);
+    // Returned as moved: the same row a read gives from now on.
+    assert_eq!(moved[0].reminders_sent, 1);
+    assert_eq!(moved[0].next_reminder_at, Some(later));
+    let read_back = hub::store::reservations::find_many(conn, &[first.0])
+        .await
+        .unwrap();
+    assert_eq!(read_back, moved);
     // Firing the same reminder twice moves nothing the second time.
     let again = hub::store::reservations::advance_reminders(conn, &moves[..1])
         .await

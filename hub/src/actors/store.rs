@@ -20,6 +20,11 @@ use crate::store as db;
 /// How long a gap in the sequence may last before it is filled from the database.
 const GAP_WAIT: Duration = Duration::from_millis(200);
 
+/// How often frames built without a read look again for room in the
+/// sessions' queues, and how long they wait for it at most.
+const ROOM_WAIT: Duration = Duration::from_millis(1);
+const ROOM_PATIENCE: Duration = Duration::from_millis(50);
+
 /// A frame for one session, tagged so the session can skip what it already sent.
 #[derive(Debug, Clone)]
 pub struct Outbound {
@@ -104,9 +109,12 @@ pub struct StoreActor {
     /// Bumped by each board load: items read by a build started before it
     /// are older than the board and must not overwrite it.
     board_generation: u64,
-    /// Events whose frames are still to build, and whether a build runs.
-    to_build: Vec<reservation_event::Model>,
+    /// Events whose frames are still to build (with their board item when
+    /// the publisher had it), and whether a build runs.
+    to_build: Vec<(reservation_event::Model, Option<BoardItem>)>,
     building: bool,
+    /// How long the next burst has waited for room in the sessions' queues.
+    waited_for_room: Duration,
 }
 
 impl StoreActor {
@@ -126,27 +134,70 @@ impl StoreActor {
             board_generation: 0,
             to_build: Vec::new(),
             building: false,
+            waited_for_room: Duration::ZERO,
         }
     }
 
     /// Queues an event for its frame. Frames are built a batch at a time:
-    /// one read of the reservations, lines and customers for all of them.
-    fn build_frame(&mut self, event: reservation_event::Model, ctx: &mut Context<Self>) {
-        self.to_build.push(event);
+    /// one read of the reservations, lines and customers for all of them,
+    /// or none when every item is at hand.
+    fn build_frame(
+        &mut self,
+        event: reservation_event::Model,
+        item: Option<BoardItem>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.to_build.push((event, item));
         self.build_next(ctx);
     }
 
     fn build_next(&mut self, ctx: &mut Context<Self>) {
-        if self.building || self.to_build.is_empty() {
-            return;
-        }
-        self.building = true;
         // A burst of frames bigger than a session's queue would cut even a
-        // reader that keeps up: a build hands out a quarter of it at most,
-        // and the next build's read gives the sessions time to drain.
+        // reader that keeps up: a build hands out a quarter of it at most.
+        // After a read the sessions have had the read's time to drain;
+        // without one, a burst waits until every session has room for it,
+        // for `ROOM_PATIENCE` at most (then a session still full is cut).
         let burst = (self.app.realtime.queue_frames / 4).max(1);
-        let take = self.to_build.len().min(burst);
-        let events: Vec<reservation_event::Model> = self.to_build.drain(..take).collect();
+        while !self.building && !self.to_build.is_empty() {
+            let take = self.to_build.len().min(burst);
+            if self.to_build[..take].iter().any(|(_, item)| item.is_none()) {
+                self.build_by_reading(take, ctx);
+                return;
+            }
+            let crowded = self
+                .sessions
+                .values()
+                .any(|session| session.queue.capacity() < take);
+            if crowded && self.waited_for_room < ROOM_PATIENCE {
+                self.building = true;
+                self.waited_for_room += ROOM_WAIT;
+                ctx.run_later(ROOM_WAIT, |actor, ctx| {
+                    actor.building = false;
+                    actor.build_next(ctx);
+                });
+                return;
+            }
+            self.waited_for_room = Duration::ZERO;
+            let built: Vec<Ready> = self
+                .to_build
+                .drain(..take)
+                .filter_map(|(event, item)| item.map(|item| ready_frame(&self.code, &event, item)))
+                .collect();
+            for ready in built {
+                self.accept(ready);
+            }
+            self.flush(ctx);
+        }
+    }
+
+    /// Builds the first `take` frames from their reservations as they stand.
+    fn build_by_reading(&mut self, take: usize, ctx: &mut Context<Self>) {
+        self.building = true;
+        let events: Vec<reservation_event::Model> = self
+            .to_build
+            .drain(..take)
+            .map(|(event, _)| event)
+            .collect();
         let app = self.app.clone();
         let code = self.code.clone();
         let generation = self.board_generation;
@@ -212,7 +263,7 @@ impl StoreActor {
             match result {
                 Ok(events) if !events.is_empty() => {
                     for event in events {
-                        actor.build_frame(event, ctx);
+                        actor.build_frame(event, None, ctx);
                     }
                 }
                 // Not in the database either: give up on it; clients that
@@ -362,16 +413,7 @@ impl Handler<Publish> for StoreActor {
         if event.seq < self.next_seq {
             return;
         }
-        match item {
-            // Built here and now: it waits in `waiting` only for an
-            // earlier event still being read.
-            Some(item) => {
-                let ready = ready_frame(&self.code, &event, item);
-                self.accept(ready);
-                self.flush(ctx);
-            }
-            None => self.build_frame(event, ctx),
-        }
+        self.build_frame(event, item, ctx);
     }
 }
 

@@ -6,15 +6,17 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use schema::entities::{customer, reservation, reservation_event, store};
+use schema::entities::{customer, reservation, reservation_event, reservation_line, store};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
+use super::board;
 use super::opening_hours_of;
 use super::reservations::{Ending, end};
-use crate::context::AppContext;
+use crate::context::{AfterCommit, AppContext, Published};
 use crate::domain::reservation::{Action, State};
 use crate::domain::settings::BusinessSettings;
 use crate::domain::timers::{Timer, TimerFields, next_timer};
@@ -107,21 +109,32 @@ pub async fn fire_batch(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Fired> {
     let mut pending: Vec<i64> = ids.to_vec();
     pending.sort_unstable();
     pending.dedup();
+    // Rows as the last round's commit left them: not read again.
+    let mut at_hand: Vec<reservation::Model> = Vec::new();
     // A reservation can have several timers due (after an outage): each
-    // round fires one per reservation, then reads the rows again.
+    // round fires one per reservation, then looks at the rows again.
     for _ in 0..MAX_FIRINGS {
-        if pending.is_empty() {
+        if pending.is_empty() && at_hand.is_empty() {
             break;
         }
-        let Some(rows) = read_or_fail(ctx, &pending, &mut results).await else {
-            pending.clear();
-            break;
+        let mut rows = if pending.is_empty() {
+            Vec::new()
+        } else {
+            let Some(rows) = read_or_fail(ctx, &pending, &mut results).await else {
+                pending.clear();
+                at_hand.clear();
+                break;
+            };
+            rows
         };
+        let found: HashSet<i64> = rows.iter().map(|row| row.id).collect();
+        for id in pending.iter().filter(|id| !found.contains(id)) {
+            results.insert(*id, Ok(None));
+        }
+        rows.append(&mut at_hand);
         let now = ctx.clock.now();
-        let mut found = HashSet::with_capacity(rows.len());
         let mut due = Vec::new();
         for row in rows {
-            found.insert(row.id);
             match timer_fields(&row).and_then(|f| next_timer(&f)) {
                 Some((at, timer)) if at <= now => due.push(Due { row, at, timer }),
                 _ => {
@@ -129,28 +142,33 @@ pub async fn fire_batch(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Fired> {
                 }
             }
         }
-        for id in pending.iter().filter(|id| !found.contains(id)) {
-            results.insert(*id, Ok(None));
-        }
         pending = due.iter().map(|d| d.row.id).collect();
         if due.is_empty() {
             break;
         }
         match fire_together(ctx, &due, now).await {
-            Ok(()) => {}
+            Ok(moved) => at_hand = moved,
             Err(err) => {
                 tracing::warn!(firings = due.len(), error = ?err, "batch of timers failed; firing one by one");
                 for single in due.chunks(1) {
-                    if let Err(err) = fire_together(ctx, single, now).await {
-                        let id = single[0].row.id;
-                        pending.retain(|p| *p != id);
-                        results.insert(id, Err(err));
+                    match fire_together(ctx, single, now).await {
+                        Ok(moved) => at_hand.extend(moved),
+                        Err(err) => {
+                            let id = single[0].row.id;
+                            pending.retain(|p| *p != id);
+                            results.insert(id, Err(err));
+                        }
                     }
                 }
             }
         }
+        let moved: HashSet<i64> = at_hand.iter().map(|row| row.id).collect();
+        pending.retain(|id| !moved.contains(id));
     }
     // Still due after MAX_FIRINGS rounds: answer with the rows as they are.
+    for row in at_hand {
+        results.insert(row.id, Ok(Some(row)));
+    }
     if !pending.is_empty() {
         for row in read_or_fail(ctx, &pending, &mut results)
             .await
@@ -180,17 +198,22 @@ async fn read_or_fail(
     }
 }
 
-/// Fires `due` in one transaction and publishes what it committed.
+/// Fires `due` in one transaction and publishes what it committed. Returns
+/// the rows its reminders moved, as moved (the others are read again).
 ///
 /// Expiries end their reservation on their own (stock, event, messages).
 /// The other timers first move their row under a guard, then append their
 /// events per store in one insert and queue all their messages in another:
 /// a batch costs a few statements per store and one per firing.
-async fn fire_together(ctx: &AppContext, due: &[Due], now: DateTime<Utc>) -> Result<(), ApiError> {
+async fn fire_together(
+    ctx: &AppContext,
+    due: &[Due],
+    now: DateTime<Utc>,
+) -> Result<Vec<reservation::Model>, ApiError> {
     let tx = ctx.db.write().await?;
     let conn = &*tx;
     let mut shared = Shared::default();
-    let mut fired = Vec::with_capacity(due.len());
+    let mut expired = Vec::new();
     let mut guarded = Vec::with_capacity(due.len());
     let mut reminders = Vec::new();
     for item in due {
@@ -202,7 +225,7 @@ async fn fire_together(ctx: &AppContext, due: &[Due], now: DateTime<Utc>) -> Res
                     "not_collected"
                 };
                 if let Some(event) = expire(ctx, conn, &item.row, reason, now).await? {
-                    fired.push((item.timer, event));
+                    expired.push((item.timer, event));
                 }
             }
             Timer::Reminder => {
@@ -216,20 +239,90 @@ async fn fire_together(ctx: &AppContext, due: &[Due], now: DateTime<Utc>) -> Res
         }
     }
     guarded.extend(advance_reminders(conn, reminders).await?);
-    fired.extend(record_events(ctx, conn, &mut shared, guarded, now).await?);
+    let recorded = record_events(ctx, conn, &mut shared, guarded, now).await?;
     tx.commit().await?;
-    for (timer, _) in &fired {
+    for timer in expired
+        .iter()
+        .map(|(timer, _)| timer)
+        .chain(recorded.iter().map(|r| &r.timer))
+    {
         metrics::counter!("storehub_timers_fired_total", "timer" => format!("{timer:?}"))
             .increment(1);
     }
-    ctx.publish_fired(fired.into_iter().map(|(_, event)| event).collect());
-    Ok(())
+    let moved: Vec<reservation::Model> = recorded.iter().filter_map(|r| r.after.clone()).collect();
+    let mut published: Vec<Published> = expired
+        .into_iter()
+        .map(|(_, event)| Published::from(event))
+        .collect();
+    published.extend(with_board_items(ctx, recorded, now).await);
+    ctx.publish_fired(published);
+    Ok(moved)
+}
+
+/// The fired events, each with its reservation's board item when the row
+/// after the firing is at hand: one read of their lines instead of the
+/// store actor's three reads.
+async fn with_board_items(
+    ctx: &AppContext,
+    recorded: Vec<Recorded>,
+    now: DateTime<Utc>,
+) -> Vec<Published> {
+    let ids: Vec<i64> = recorded
+        .iter()
+        .filter_map(|r| r.after.as_ref().map(|row| row.id))
+        .collect();
+    let mut lines: HashMap<i64, Vec<reservation_line::Model>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        match db::reservations::lines_of_many(ctx.db.conn(), chunk.to_vec()).await {
+            Ok(found) => {
+                for line in found {
+                    lines.entry(line.reservation_id).or_default().push(line);
+                }
+            }
+            // The store actor reads what it needs itself.
+            Err(err) => {
+                tracing::warn!(error = %err, "could not read the fired reservations' lines");
+                return recorded.into_iter().map(|r| r.event.into()).collect();
+            }
+        }
+    }
+    recorded
+        .into_iter()
+        .map(
+            |Recorded {
+                 event,
+                 after,
+                 customer,
+                 ..
+             }| match after {
+                Some(row) => {
+                    let of_row = lines.get(&row.id).map(Vec::as_slice).unwrap_or_default();
+                    let item = board::item_from(&row, of_row, Some(&customer), now);
+                    Published {
+                        event,
+                        after: Some(Arc::new(AfterCommit { row, item })),
+                    }
+                }
+                None => event.into(),
+            },
+        )
+        .collect()
 }
 
 /// A timer that moved its row and still has to record its event.
 struct Moved<'a> {
     item: &'a Due,
     event: NewEvent,
+    /// The row as the move left it, when the statement returned it.
+    after: Option<reservation::Model>,
+}
+
+/// A fired timer's event, with what its frame is built from.
+struct Recorded {
+    timer: Timer,
+    event: reservation_event::Model,
+    after: Option<reservation::Model>,
+    customer: customer::Model,
 }
 
 /// Moves the reminders' schedules on, all in one statement; those someone
@@ -242,14 +335,19 @@ async fn advance_reminders<'a>(
         .iter()
         .map(|(item, next)| (item.row.id, item.at, *next))
         .collect();
-    let moved = db::reservations::advance_reminders(conn, &moves).await?;
+    let mut moved: HashMap<i64, reservation::Model> =
+        db::reservations::advance_reminders(conn, &moves)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
     Ok(reminders
         .into_iter()
-        .filter(|(item, _)| moved.contains(&item.row.id))
-        .map(|(item, next)| {
+        .filter_map(|(item, next)| {
+            let after = moved.remove(&item.row.id)?;
             let current = &item.row;
             let data = json!({ "reminder": current.reminders_sent + 1, "next_at": next });
-            Moved {
+            Some(Moved {
                 item,
                 // Stamped with its due time: the history reads as if nothing was late.
                 event: NewEvent {
@@ -258,7 +356,8 @@ async fn advance_reminders<'a>(
                     at: item.at,
                     data,
                 },
-            }
+                after: Some(after),
+            })
         })
         .collect())
 }
@@ -297,7 +396,11 @@ async fn guard<'a>(
         at,
         data,
     };
-    Ok(Some(Moved { item, event }))
+    Ok(Some(Moved {
+        item,
+        event,
+        after: None,
+    }))
 }
 
 /// Appends the moved timers' events (one insert per store) and queues their
@@ -308,7 +411,7 @@ async fn record_events(
     shared: &mut Shared,
     moved: Vec<Moved<'_>>,
     now: DateTime<Utc>,
-) -> Result<Vec<(Timer, reservation_event::Model)>, ApiError> {
+) -> Result<Vec<Recorded>, ApiError> {
     if moved.is_empty() {
         return Ok(Vec::new());
     }
@@ -324,13 +427,15 @@ async fn record_events(
     }
     let mut addressing = Addressing::default();
     let mut messages = Vec::new();
-    let mut fired = Vec::new();
+    let mut recorded = Vec::new();
     for (store_id, moved) in by_store {
-        let (items, events): (Vec<&Due>, Vec<NewEvent>) =
-            moved.into_iter().map(|m| (m.item, m.event)).unzip();
+        let (items, events): (Vec<(&Due, Option<reservation::Model>)>, Vec<NewEvent>) = moved
+            .into_iter()
+            .map(|m| ((m.item, m.after), m.event))
+            .unzip();
         let appended =
             db::events::append_all(conn, store_id, &EventActor::system(), events).await?;
-        for (item, event) in items.into_iter().zip(appended) {
+        for ((item, after), event) in items.into_iter().zip(appended) {
             let current = &item.row;
             let customer = customers
                 .get(&current.customer_id)
@@ -349,11 +454,16 @@ async fn record_events(
                 )
                 .await?,
             );
-            fired.push((item.timer, event));
+            recorded.push(Recorded {
+                timer: item.timer,
+                event,
+                after,
+                customer: customer.clone(),
+            });
         }
     }
     outbox::enqueue_all(conn, messages, now).await?;
-    Ok(fired)
+    Ok(recorded)
 }
 
 async fn expire(

@@ -2,12 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use schema::entities::{customer, reservation, reservation_line};
-use std::collections::HashSet;
 
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Func, Query, UpdateStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::articles::like_escape;
@@ -102,15 +101,15 @@ fn state_in_unindexed(states: &[State]) -> Expr {
 
 /// Advances the reminders of `moves` (id, due, next) in one statement per
 /// 200, each only if still pending and due at `due` (of two hubs firing the
-/// same one, exactly one moves it). Returns the ids that moved.
+/// same one, exactly one moves it). Returns the rows that moved, as moved.
 pub async fn advance_reminders(
     conn: &impl ConnectionTrait,
     moves: &[(i64, DateTime<Utc>, DateTime<Utc>)],
-) -> Result<HashSet<i64>, DbErr> {
-    let mut moved = HashSet::with_capacity(moves.len());
+) -> Result<Vec<reservation::Model>, DbErr> {
+    let mut moved = Vec::with_capacity(moves.len());
     for chunk in moves.chunks(200) {
         for row in conn.query_all(&advance_reminders_statement(chunk)).await? {
-            moved.insert(row.try_get::<i64>("", "id")?);
+            moved.push(reservation::Model::from_query_result(&row, "")?);
         }
     }
     Ok(moved)
@@ -136,7 +135,7 @@ pub fn advance_reminders_statement(
         .and_where(Expr::col(C::Id).is_in(ids))
         .and_where(state_is_unindexed(State::Pending))
         .and_where(Expr::col(C::NextReminderAt).eq(due_of))
-        .returning_col(C::Id)
+        .returning_all()
         .to_owned()
 }
 

@@ -25,7 +25,7 @@ use tokio::process::Command;
 use super::Mode;
 use super::clients::new_histogram;
 use super::create::{self, Endpoint, Load, STORE};
-use super::measure::{Hub, Plan, Sample, Scratch, bytes_each, progress, rss_kib};
+use super::measure::{Hub, Plan, Sample, Scratch, bytes_each, cpu_time, progress, rss_kib};
 
 /// The rate the reminders fall due at.
 const FIRES_PER_SEC: u64 = 20_000;
@@ -163,6 +163,9 @@ async fn hub_side(plan: &Plan, count: u64, fire: Fire, round: u32) -> anyhow::Re
             json!({"type": "subscribe", "stores": {STORE: last_seq}}).to_string(),
         ))
         .await?;
+    // From here to the last reminder the hub does little but fire (its
+    // rebuild took `rebuild_secs`, and the first is due seconds later).
+    let cpu_before = cpu_time(hub.pid())?;
     let mut lags: Histogram<u64> = new_histogram();
     let deadline = Instant::now()
         + Duration::from_millis((first_due - now_us() / 1000).max(0) as u64)
@@ -184,9 +187,11 @@ async fn hub_side(plan: &Plan, count: u64, fire: Fire, round: u32) -> anyhow::Re
             lags.saturating_record((now_us() - at.timestamp_micros()).max(1) as u64);
         }
     }
+    let cpu = cpu_time(hub.pid())? - cpu_before;
     hub.stop().await;
     let ms = |q: f64| lags.value_at_quantile(q) as f64 / 1000.0;
     Ok(json!({
+        "cpu_us_per_fire": cpu.as_secs_f64() * 1e6 / lags.len().max(1) as f64,
         "rebuild_secs": rebuild_secs,
         "bytes_per_pending": bytes_per_pending,
         "fired_share": lags.len() as f64 / count as f64,
