@@ -167,7 +167,7 @@ impl StoreActor {
             let crowded = self
                 .sessions
                 .values()
-                .any(|session| session.queue.capacity() < take);
+                .any(|session| !session.queue.is_closed() && session.queue.capacity() < take);
             if crowded && self.waited_for_room < ROOM_PATIENCE {
                 self.building = true;
                 self.waited_for_room += ROOM_WAIT;
@@ -193,6 +193,7 @@ impl StoreActor {
     /// Builds the first `take` frames from their reservations as they stand.
     fn build_by_reading(&mut self, take: usize, ctx: &mut Context<Self>) {
         self.building = true;
+        self.waited_for_room = Duration::ZERO;
         let events: Vec<reservation_event::Model> = self
             .to_build
             .drain(..take)

@@ -120,9 +120,9 @@ pub async fn fire_batch(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Fired> {
         let mut rows = if pending.is_empty() {
             Vec::new()
         } else {
+            // Failed: every pending id has its error; rows at hand are answered below.
             let Some(rows) = read_or_fail(ctx, &pending, &mut results).await else {
                 pending.clear();
-                at_hand.clear();
                 break;
             };
             rows
@@ -165,7 +165,8 @@ pub async fn fire_batch(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Fired> {
         let moved: HashSet<i64> = at_hand.iter().map(|row| row.id).collect();
         pending.retain(|id| !moved.contains(id));
     }
-    // Still due after MAX_FIRINGS rounds: answer with the rows as they are.
+    // Still due after MAX_FIRINGS rounds (or not looked at again after a
+    // failed read): answer with the rows as they are.
     for row in at_hand {
         results.insert(row.id, Ok(Some(row)));
     }
