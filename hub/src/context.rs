@@ -80,14 +80,19 @@ impl AppContext {
         self.publish_from(events.into_iter().map(Published::from).collect(), false);
     }
 
-    /// `publish` for one event whose reservation the publisher holds as its
-    /// commit left it.
-    pub fn publish_with_row(&self, event: reservation_event::Model, after: AfterCommit) {
-        let published = Published {
-            event,
-            after: Some(Arc::new(after)),
-        };
-        self.publish_from(vec![published], false);
+    /// `publish` for the events of one reservation that the publisher holds
+    /// as their commit left it.
+    pub fn publish_with_row(&self, events: Vec<reservation_event::Model>, after: AfterCommit) {
+        let after = Arc::new(after);
+        let published = events
+            .into_iter()
+            .map(|event| Published {
+                // Another reservation's event (none today) is read as usual.
+                after: (event.reservation_id == after.row.id).then(|| after.clone()),
+                event,
+            })
+            .collect();
+        self.publish_from(published, false);
     }
 
     /// `publish` for the events the timers fired.

@@ -78,7 +78,8 @@ async fn finish(
         .ok_or_else(|| anyhow::anyhow!("reservation {reservation_id} vanished"))?;
     let loaded = load(&*tx, latest).await?;
     tx.commit().await?;
-    ctx.publish(events);
+    let after = super::reservations::after_commit(&loaded, ctx.clock.now());
+    ctx.publish_with_row(events, after);
     view(ctx, &loaded)
 }
 

@@ -702,19 +702,7 @@ async fn try_create(
     }
     tx.commit().await?;
     // The frame and the timer from the rows at hand: the live side reads nothing back.
-    let item = board::item_from(
-        &loaded.reservation,
-        &loaded.lines,
-        Some(&loaded.customer),
-        now,
-    );
-    ctx.publish_with_row(
-        event,
-        AfterCommit {
-            row: loaded.reservation,
-            item,
-        },
-    );
+    ctx.publish_with_row(vec![event], after_commit(&loaded, now));
     Ok(CreateOutcome {
         status: 201,
         body,
@@ -965,8 +953,22 @@ pub async fn cancel(
         .ok_or_else(|| unknown_reservation(&number))?;
     let loaded = load(&*tx, latest).await?;
     tx.commit().await?;
-    ctx.publish(vec![event]);
+    ctx.publish_with_row(vec![event], after_commit(&loaded, now));
     view(ctx, &loaded)
+}
+
+/// A reservation loaded in its transaction, as the live side gets it
+/// after the commit: its frames then need no read.
+pub fn after_commit(loaded: &Loaded, now: DateTime<Utc>) -> AfterCommit {
+    AfterCommit {
+        row: loaded.reservation.clone(),
+        item: board::item_from(
+            &loaded.reservation,
+            &loaded.lines,
+            Some(&loaded.customer),
+            now,
+        ),
+    }
 }
 
 /// Query parameters of the back-office search.
