@@ -39,7 +39,9 @@ pub struct Outbound {
 /// A connected staff session as the store sees it.
 #[derive(Clone)]
 pub struct SessionHandle {
-    pub queue: mpsc::Sender<Outbound>,
+    /// One pointer per slot: a queue's slots are allocated 32 at a time,
+    /// idle or not, and every session of a store gets the same frame.
+    pub queue: mpsc::Sender<Arc<Outbound>>,
     /// Told when the session cannot keep up and must go.
     pub kick: Arc<Notify>,
 }
@@ -338,13 +340,13 @@ pub fn offer(
     frame: &ByteString,
 ) -> Vec<u64> {
     let mut too_slow = Vec::new();
+    let outbound = Arc::new(Outbound {
+        store_id,
+        seq,
+        frame: frame.clone(),
+    });
     for (id, session) in sessions {
-        let outbound = Outbound {
-            store_id,
-            seq,
-            frame: frame.clone(),
-        };
-        match session.queue.try_send(outbound) {
+        match session.queue.try_send(outbound.clone()) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 session.kick.notify_one();

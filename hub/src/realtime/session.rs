@@ -181,7 +181,7 @@ impl Live {
         });
     }
 
-    async fn forward(&mut self, outbound: Outbound) -> bool {
+    async fn forward(&mut self, outbound: Arc<Outbound>) -> bool {
         if !self.membership.stores.contains_key(&outbound.store_id) {
             return true;
         }
@@ -192,7 +192,7 @@ impl Live {
             }
             *sent = seq;
         }
-        self.session.text(outbound.frame).await.is_ok()
+        self.session.text(outbound.frame.clone()).await.is_ok()
     }
 }
 
