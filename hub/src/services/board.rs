@@ -82,19 +82,14 @@ pub async fn items(
 }
 
 /// Board items of `rows`, in their order: their lines and customers read
-/// 500 at a time (under SQLite's limit on bound values).
+/// 500 at a time.
 async fn items_of_rows(
     conn: &impl sea_orm::ConnectionTrait,
     rows: &[reservation::Model],
     now: DateTime<Utc>,
 ) -> Result<Vec<BoardItem>, ApiError> {
     let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-    let mut lines: HashMap<i64, Vec<schema::entities::reservation_line::Model>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        for line in db::reservations::lines_of_many(conn, chunk.to_vec()).await? {
-            lines.entry(line.reservation_id).or_default().push(line);
-        }
-    }
+    let lines = lines_by_reservation(conn, &ids).await?;
     let mut customer_ids: Vec<i64> = rows.iter().map(|r| r.customer_id).collect();
     customer_ids.sort_unstable();
     customer_ids.dedup();
@@ -111,6 +106,21 @@ async fn items_of_rows(
             item_from(row, lines, customers.get(&row.customer_id), now)
         })
         .collect())
+}
+
+/// The lines of the reservations `ids`, by reservation, read 500
+/// reservations at a time (under SQLite's limit on bound values).
+pub async fn lines_by_reservation(
+    conn: &impl sea_orm::ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<schema::entities::reservation_line::Model>>, ApiError> {
+    let mut lines: HashMap<i64, Vec<schema::entities::reservation_line::Model>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for line in db::reservations::lines_of_many(conn, chunk.to_vec()).await? {
+            lines.entry(line.reservation_id).or_default().push(line);
+        }
+    }
+    Ok(lines)
 }
 
 /// One reservation's board item from its rows.

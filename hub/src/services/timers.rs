@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use schema::entities::{customer, reservation, reservation_event, reservation_line, store};
+use schema::entities::{customer, reservation, reservation_event, store};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
@@ -272,21 +272,14 @@ async fn with_board_items(
         .iter()
         .filter_map(|r| r.after.as_ref().map(|row| row.id))
         .collect();
-    let mut lines: HashMap<i64, Vec<reservation_line::Model>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        match db::reservations::lines_of_many(ctx.db.conn(), chunk.to_vec()).await {
-            Ok(found) => {
-                for line in found {
-                    lines.entry(line.reservation_id).or_default().push(line);
-                }
-            }
-            // The store actor reads what it needs itself.
-            Err(err) => {
-                tracing::warn!(error = %err, "could not read the fired reservations' lines");
-                return recorded.into_iter().map(|r| r.event.into()).collect();
-            }
+    let lines = match board::lines_by_reservation(ctx.db.conn(), &ids).await {
+        Ok(lines) => lines,
+        // The store actor reads what it needs itself.
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read the fired reservations' lines");
+            return recorded.into_iter().map(|r| r.event.into()).collect();
         }
-    }
+    };
     recorded
         .into_iter()
         .map(
