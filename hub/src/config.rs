@@ -109,8 +109,8 @@ pub struct HttpSettings {
     /// make a stalled client's backlog reach the hub's own bounded queue.
     pub socket_send_buffer_bytes: usize,
     /// Response bytes the HTTP/1 layer gathers before it waits for the
-    /// socket (at least 1024). Bounds what a stalled WebSocket holds there
-    /// on top of its frame queue; actix-web's own default is 32 KiB.
+    /// socket (at least 1024); actix-web's own default is 32 KiB. WebSockets
+    /// do not go through it: they write their own batches.
     pub write_buffer_bytes: usize,
     /// Connections the kernel may hold for the hub before it accepts them
     /// (capped by `net.core.somaxconn`). A restart brings every phone back
@@ -136,6 +136,13 @@ pub struct RealtimeSettings {
     /// Turns on `POST /api/v1/load/fan-out` (admin only), which sends
     /// synthetic frames through every store's fan-out for load tests.
     pub load_generator: bool,
+}
+
+impl RealtimeSettings {
+    /// How long a client may stay silent, or leave our writes untaken.
+    pub fn client_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.client_timeout_secs.max(2))
+    }
 }
 
 impl Default for Settings {

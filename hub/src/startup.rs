@@ -4,7 +4,12 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::{App, HttpRequest, HttpServer, ResponseError, dev::Server, error, web};
+use std::time::Duration;
+
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{IntoServiceFactory, fn_service, map_config};
+use actix_web::dev::{AppConfig, Server};
+use actix_web::{App, HttpRequest, ResponseError, error, web};
 use sea_orm_migration::MigratorTrait;
 use tracing_actix_web::TracingLogger;
 
@@ -219,7 +224,8 @@ impl Application {
         let data = web::Data::new(ctx.clone());
         let max_body = settings.http.max_body_bytes;
         let send_buffer = settings.http.socket_send_buffer_bytes;
-        let mut server = HttpServer::new(move || {
+        let write_buffer = settings.http.write_buffer_bytes.max(1024);
+        let app_factory = move || {
             App::new()
                 .app_data(data.clone())
                 .app_data(
@@ -232,20 +238,39 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .configure(routes::configure)
                 .default_service(web::to(not_found))
-        })
-        .on_connect(move |connection, _| {
-            if send_buffer > 0
-                && let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
-                && let Err(err) = socket2::SockRef::from(stream).set_send_buffer_size(send_buffer)
-            {
-                tracing::warn!(error = %err, "could not size the socket send buffer");
-            }
-        })
-        .h1_write_buffer_size(settings.http.write_buffer_bytes.max(1024))
-        .listen(listener)?;
+        };
+        let ws_ctx = ctx.clone();
+        // actix-web's `HttpServer` cannot take an upgrade service, so the
+        // server is put together from its parts, with actix-web's defaults.
+        let mut server = Server::build();
         if settings.http.workers > 0 {
             server = server.workers(settings.http.workers);
         }
+        let server = server.listen("storehub-http", listener, move || {
+            let ws_ctx = ws_ctx.clone();
+            HttpService::build()
+                .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .h1_write_buffer_size(write_buffer)
+                .local_addr(address)
+                .on_connect_ext(move |stream: &actix_web::rt::net::TcpStream, _| {
+                    if send_buffer > 0
+                        && let Err(err) =
+                            socket2::SockRef::from(stream).set_send_buffer_size(send_buffer)
+                    {
+                        tracing::warn!(error = %err, "could not size the socket send buffer");
+                    }
+                })
+                .upgrade(fn_service(move |(request, framed)| {
+                    routes::realtime::upgrade(ws_ctx.clone(), request, framed)
+                }))
+                .finish(map_config(app_factory().into_factory(), move |_| {
+                    // Host and address only feed URL generation, which the hub does not use.
+                    AppConfig::default()
+                }))
+                .tcp()
+        })?;
         tracing::info!(%address, "storehub listening");
         Ok(Self {
             port: address.port(),

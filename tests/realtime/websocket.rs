@@ -533,3 +533,128 @@ async fn a_snapshot_kept_in_memory_matches_the_database_after_every_kind_of_chan
         "pending, set aside, and the set-aside one cancelled goes back to the shelf"
     );
 }
+
+/// Sends a raw HTTP/1.1 request and reads the answer until the hub closes.
+async fn raw_http(address: &str, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut answer))
+        .await
+        .expect("the hub answers and closes")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[actix_web::test]
+async fn handshakes_fragments_pings_and_closes_follow_the_websocket_rules() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+    let app = spawn_app().await;
+    app.seed_store("PAR01").await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+
+    // A plain GET is told to upgrade.
+    let plain = app.get_anonymous("/api/v1/ws").await;
+    assert_eq!(plain.status, 400);
+    assert_eq!(plain.body["error"], "websocket_required");
+    // A WebSocket elsewhere is not found, with the usual error body.
+    let elsewhere = format!("{}/api/v1/nope", app.address.replace("http://", "ws://"));
+    match tokio_tungstenite::connect_async(elsewhere).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 404);
+            let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+            assert_eq!(body["error"], "not_found");
+        }
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    // An old protocol version is refused with a reason.
+    let old = raw_http(
+        &app.address,
+        "GET /api/v1/ws HTTP/1.1\r\nHost: hub\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    .await;
+    assert!(old.starts_with("HTTP/1.1 400"), "{old}");
+    assert!(old.contains("\"websocket_handshake\""), "{old}");
+
+    let mut ws = app.websocket(&julie).await;
+    // Pings are answered with their payload.
+    ws.stream
+        .send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    loop {
+        match ws.stream.next().await.unwrap().unwrap() {
+            Message::Pong(payload) => {
+                assert_eq!(&payload[..], b"are you there");
+                break;
+            }
+            Message::Ping(_) => continue,
+            other => panic!("expected a pong, got {other:?}"),
+        }
+    }
+    // A message in three fragments is one message.
+    for (part, opcode, last) in [
+        ("{\"type\":", OpCode::Data(Data::Text), false),
+        ("\"pi", OpCode::Data(Data::Continue), false),
+        ("ng\"}", OpCode::Data(Data::Continue), true),
+    ] {
+        ws.stream
+            .send(Message::Frame(Frame::message(
+                part.as_bytes().to_vec(),
+                opcode,
+                last,
+            )))
+            .await
+            .unwrap();
+    }
+    assert_eq!(ws.next_json().await["type"], "pong");
+    // Our close is answered with its code, then the hub ends the connection.
+    ws.stream
+        .send(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "bye".into(),
+        })))
+        .await
+        .unwrap();
+    let mut answered = None;
+    while let Some(Ok(message)) = ws.stream.next().await {
+        if let Message::Close(frame) = message {
+            answered = frame.map(|frame| frame.code);
+        }
+    }
+    assert_eq!(answered, Some(CloseCode::Normal));
+
+    // Fragments may not add up past the largest message either.
+    let mut ws = app.websocket(&julie).await;
+    let piece = "x".repeat(3000);
+    let mut outcome = Ok(());
+    for (opcode, last) in [
+        (OpCode::Data(Data::Text), false),
+        (OpCode::Data(Data::Continue), false),
+        (OpCode::Data(Data::Continue), true),
+    ] {
+        outcome = outcome.and(
+            ws.stream
+                .send(Message::Frame(Frame::message(
+                    piece.as_bytes().to_vec(),
+                    opcode,
+                    last,
+                )))
+                .await,
+        );
+    }
+    let reason = ws.close_reason().await.unwrap_or_default();
+    assert!(
+        reason.starts_with("protocol_error"),
+        "{reason} ({outcome:?})"
+    );
+    assert_eq!(app.get_anonymous("/health").await.status, 200);
+}

@@ -1,4 +1,6 @@
-//! The staff WebSocket: wire protocol and the per-socket session task.
+//! The staff WebSocket: wire protocol, the socket's frames, and the
+//! per-socket session task.
 
 pub mod protocol;
 pub mod session;
+pub mod socket;

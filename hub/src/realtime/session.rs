@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::Addr;
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
-use futures_util::StreamExt;
+use actix_http::ws::{CloseCode, CloseReason};
 use tokio::sync::{Notify, mpsc};
 
 use super::protocol::{ClientMessage, ServerMessage, event_frame};
+use super::socket::{Incoming, WsSocket};
 use crate::actors::directory::StoreAddr;
 use crate::actors::store::{Join, Leave, Outbound, SessionHandle, StoreActor};
 use crate::context::AppContext;
@@ -23,6 +23,9 @@ use crate::store as db;
 
 /// Time allowed for the `auth` message when the token is not in the URL.
 const AUTH_WAIT: Duration = Duration::from_secs(10);
+
+/// Bytes of queued frames gathered into one write.
+const WRITE_BATCH: usize = 64 * 1024;
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
@@ -52,7 +55,7 @@ impl Drop for Membership {
 
 struct Live {
     app: AppContext,
-    session: Session,
+    socket: WsSocket,
     staff: StaffIdentity,
     membership: Membership,
     handle: SessionHandle,
@@ -62,7 +65,18 @@ struct Live {
 
 impl Live {
     async fn send(&mut self, message: &ServerMessage) -> bool {
-        self.session.text(message.to_json()).await.is_ok()
+        self.socket.queue_text(message.to_json().as_bytes());
+        self.flush().await
+    }
+
+    /// Writes what is queued. A peer that takes nothing for the client
+    /// timeout is gone: this is the one write not raced against a kick.
+    async fn flush(&mut self) -> bool {
+        let timeout = self.app.realtime.client_timeout();
+        matches!(
+            tokio::time::timeout(timeout, self.socket.flush()).await,
+            Ok(Ok(()))
+        )
     }
 
     async fn subscribe(&mut self, stores: BTreeMap<String, Option<i64>>) -> bool {
@@ -161,11 +175,9 @@ impl Live {
             self.sent.insert(store.id, seq);
         }
         for frame in &frames {
-            if !self.send(frame).await {
-                return false;
-            }
+            self.socket.queue_text(frame.to_json().as_bytes());
         }
-        true
+        self.flush().await
     }
 
     fn unsubscribe(&mut self, codes: Vec<String>) {
@@ -181,18 +193,19 @@ impl Live {
         });
     }
 
-    async fn forward(&mut self, outbound: Arc<Outbound>) -> bool {
+    /// Queues a live frame unless it is for a store left or already sent.
+    fn queue(&mut self, outbound: &Outbound) {
         if !self.membership.stores.contains_key(&outbound.store_id) {
-            return true;
+            return;
         }
         if let Some(seq) = outbound.seq {
             let sent = self.sent.entry(outbound.store_id).or_insert(0);
             if seq <= *sent {
-                return true;
+                return;
             }
             *sent = seq;
         }
-        self.session.text(outbound.frame.clone()).await.is_ok()
+        self.socket.queue_text(outbound.frame.as_bytes());
     }
 }
 
@@ -277,12 +290,12 @@ async fn catch_up_frames(
 async fn identify(
     app: &AppContext,
     token: Option<String>,
-    stream: &mut actix_ws::AggregatedMessageStream,
+    socket: &mut WsSocket,
 ) -> Result<StaffIdentity, &'static str> {
     let token = match token {
         Some(token) => token,
-        None => match tokio::time::timeout(AUTH_WAIT, stream.next()).await {
-            Ok(Some(Ok(AggregatedMessage::Text(text)))) => match serde_json::from_str(&text) {
+        None => match tokio::time::timeout(AUTH_WAIT, socket.next()).await {
+            Ok(Ok(Some(Incoming::Text(text)))) => match serde_json::from_slice(&text) {
                 Ok(ClientMessage::Auth { token }) => token,
                 _ => return Err("auth_required: send {\"type\":\"auth\",\"token\":...} first"),
             },
@@ -296,22 +309,32 @@ async fn identify(
     }
 }
 
+fn too_slow() -> Option<CloseReason> {
+    close(
+        CloseCode::Again,
+        "too_slow: reconnect and resubscribe with your last seq",
+    )
+}
+
+/// How a session ends.
+enum Ending {
+    /// The stream is gone or failed: nothing more to send.
+    Gone,
+    /// We close, with this reason.
+    Close(Option<CloseReason>),
+    /// The client closed; its close frame is answered.
+    Answer(Option<CloseReason>),
+}
+
 /// Runs one socket to its end.
-pub async fn run(
-    app: AppContext,
-    session: Session,
-    stream: actix_ws::MessageStream,
-    token: Option<String>,
-) {
-    let max = app.realtime.max_frame_bytes;
-    let mut stream = stream
-        .max_frame_size(max)
-        .aggregate_continuations()
-        .max_continuation_size(max);
-    let staff = match identify(&app, token, &mut stream).await {
+pub async fn run(app: AppContext, mut socket: WsSocket, token: Option<String>) {
+    let timeout = app.realtime.client_timeout();
+    // Boxed: its reads would otherwise size every idle session's future.
+    let staff = match Box::pin(identify(&app, token, &mut socket)).await {
         Ok(staff) => staff,
         Err(reason) => {
-            let _ = session.close(close(CloseCode::Policy, reason)).await;
+            let _ =
+                tokio::time::timeout(timeout, socket.close(close(CloseCode::Policy, reason))).await;
             return;
         }
     };
@@ -328,7 +351,7 @@ pub async fn run(
             kick: kick.clone(),
         },
         sent: HashMap::new(),
-        session,
+        socket,
         staff,
         app,
     };
@@ -342,14 +365,13 @@ pub async fn run(
     }
     let mut heartbeat =
         tokio::time::interval(Duration::from_secs(live.app.realtime.heartbeat_secs.max(1)));
-    let timeout = Duration::from_secs(live.app.realtime.client_timeout_secs.max(2));
     let mut last_heard = Instant::now();
-    let reason = loop {
+    let ending = loop {
         tokio::select! {
-            message = stream.next() => {
+            message = live.socket.next() => {
                 last_heard = Instant::now();
                 let ok = match message {
-                    Some(Ok(AggregatedMessage::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
+                    Ok(Some(Incoming::Text(text))) => match serde_json::from_slice::<ClientMessage>(&text) {
                         // Boxed: its reads would otherwise size every idle session's future.
                         Ok(ClientMessage::Subscribe { stores }) => Box::pin(live.subscribe(stores)).await,
                         Ok(ClientMessage::Unsubscribe { stores }) => { live.unsubscribe(stores); true }
@@ -357,43 +379,54 @@ pub async fn run(
                         Ok(ClientMessage::Auth { .. }) => live.send(&ServerMessage::error("already_authenticated", "This socket is already signed in.", None)).await,
                         Err(err) => live.send(&ServerMessage::error("malformed_message", format!("Not understood: {err}."), None)).await,
                     },
-                    Some(Ok(AggregatedMessage::Binary(_))) => live.send(&ServerMessage::error("malformed_message", "Send JSON text frames.", None)).await,
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => live.session.pong(&bytes).await.is_ok(),
-                    Some(Ok(AggregatedMessage::Pong(_))) => true,
-                    Some(Ok(AggregatedMessage::Close(_))) | None => break None,
-                    Some(Err(err)) => break close(CloseCode::Protocol, &format!("protocol_error: {err}")),
+                    Ok(Some(Incoming::Binary)) => live.send(&ServerMessage::error("malformed_message", "Send JSON text frames.", None)).await,
+                    Ok(Some(Incoming::Ping(payload))) => { live.socket.queue_pong(&payload); live.flush().await }
+                    Ok(Some(Incoming::Pong)) => true,
+                    Ok(Some(Incoming::Close(reason))) => break Ending::Answer(reason),
+                    Ok(None) => break Ending::Gone,
+                    Err(err) => break Ending::Close(close(CloseCode::Protocol, &format!("protocol_error: {err}"))),
                 };
-                if !ok { break None; }
+                if !ok { break Ending::Gone; }
             }
             Some(outbound) = inbox.recv() => {
+                live.queue(&outbound);
+                // Whatever else is waiting goes out in the same write.
+                while live.socket.queued() < WRITE_BATCH {
+                    let Ok(outbound) = inbox.try_recv() else { break };
+                    live.queue(&outbound);
+                }
                 // A peer that stopped reading blocks this write: the kick must still win.
                 tokio::select! {
-                    sent = live.forward(outbound) => if !sent { break None; },
-                    _ = kick.notified() => {
-                        break close(CloseCode::Again, "too_slow: reconnect and resubscribe with your last seq");
-                    }
+                    written = live.socket.flush() => if written.is_err() { break Ending::Gone; },
+                    _ = kick.notified() => break Ending::Close(too_slow()),
                 }
             }
-            _ = kick.notified() => {
-                break close(CloseCode::Again, "too_slow: reconnect and resubscribe with your last seq");
-            }
+            _ = kick.notified() => break Ending::Close(too_slow()),
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > timeout {
-                    break close(CloseCode::Normal, "timeout: no message from the client");
+                    break Ending::Close(close(CloseCode::Normal, "timeout: no message from the client"));
                 }
-                if live.session.ping(b"").await.is_err() { break None; }
+                live.socket.queue_ping();
+                tokio::select! {
+                    written = live.socket.flush() => if written.is_err() { break Ending::Gone; },
+                    _ = kick.notified() => break Ending::Close(too_slow()),
+                }
             }
         }
     };
     let Live {
-        session,
-        membership,
-        ..
+        socket, membership, ..
     } = live;
     drop(membership);
-    if reason.is_some() {
-        // The close frame queues behind unsent frames; give a stalled peer a
-        // bounded time to take it, then let the connection go.
-        let _ = tokio::time::timeout(timeout, session.close(reason)).await;
+    // The close frame queues behind unsent frames; give a stalled peer a
+    // bounded time to take it, then let the connection go.
+    match ending {
+        Ending::Gone => {}
+        Ending::Close(reason) => {
+            let _ = tokio::time::timeout(timeout, socket.close(reason)).await;
+        }
+        Ending::Answer(reason) => {
+            let _ = tokio::time::timeout(timeout, socket.answer_close(reason)).await;
+        }
     }
 }
