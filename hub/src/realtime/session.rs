@@ -24,8 +24,9 @@ use crate::store as db;
 /// Time allowed for the `auth` message when the token is not in the URL.
 const AUTH_WAIT: Duration = Duration::from_secs(10);
 
-/// Bytes of queued frames gathered into one write.
-const WRITE_BATCH: usize = 64 * 1024;
+/// Bytes of queued frames gathered into one write. Also what a stalled
+/// client can hold beyond its queue's pointers, so it stays small.
+const WRITE_BATCH: usize = 16 * 1024;
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
