@@ -3,7 +3,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-
 use std::time::Duration;
 
 use actix_http::{HttpService, KeepAlive};
@@ -265,7 +264,7 @@ impl Application {
                 .upgrade(fn_service(move |(request, framed)| {
                     routes::realtime::upgrade(ws_ctx.clone(), request, framed)
                 }))
-                .finish(map_config(app_factory().into_factory(), move |_| {
+                .finish(map_config(app_factory().into_factory(), |_| {
                     // Host and address only feed URL generation, which the hub does not use.
                     AppConfig::default()
                 }))

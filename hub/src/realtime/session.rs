@@ -317,6 +317,16 @@ fn too_slow() -> Option<CloseReason> {
     )
 }
 
+/// Writes what is queued; how the session ends if the write fails or the
+/// store cuts it first (a peer that stopped reading blocks the write, so
+/// the kick must still win).
+async fn write_unless_cut(socket: &mut WsSocket, kick: &Notify) -> Option<Ending> {
+    tokio::select! {
+        written = socket.flush() => written.err().map(|_| Ending::Gone),
+        _ = kick.notified() => Some(Ending::Close(too_slow())),
+    }
+}
+
 /// How a session ends.
 enum Ending {
     /// The stream is gone or failed: nothing more to send.
@@ -396,11 +406,7 @@ pub async fn run(app: AppContext, mut socket: WsSocket, token: Option<String>) {
                     let Ok(outbound) = inbox.try_recv() else { break };
                     live.queue(&outbound);
                 }
-                // A peer that stopped reading blocks this write: the kick must still win.
-                tokio::select! {
-                    written = live.socket.flush() => if written.is_err() { break Ending::Gone; },
-                    _ = kick.notified() => break Ending::Close(too_slow()),
-                }
+                if let Some(ending) = write_unless_cut(&mut live.socket, &kick).await { break ending; }
             }
             _ = kick.notified() => break Ending::Close(too_slow()),
             _ = heartbeat.tick() => {
@@ -408,10 +414,7 @@ pub async fn run(app: AppContext, mut socket: WsSocket, token: Option<String>) {
                     break Ending::Close(close(CloseCode::Normal, "timeout: no message from the client"));
                 }
                 live.socket.queue_ping();
-                tokio::select! {
-                    written = live.socket.flush() => if written.is_err() { break Ending::Gone; },
-                    _ = kick.notified() => break Ending::Close(too_slow()),
-                }
+                if let Some(ending) = write_unless_cut(&mut live.socket, &kick).await { break ending; }
             }
         }
     };
