@@ -440,6 +440,34 @@ async fn a_reminder_moves_only_while_still_due_at_the_time_it_was_read() {
     assert!(again.is_empty(), "{again:?}");
 }
 
+#[actix_web::test]
+async fn a_reminder_known_due_by_its_actor_is_not_fired_once_the_row_moved_it() {
+    // The firing queue moves a reminder its actor knows due without reading
+    // the row first; the guard must catch a row changed behind the actor.
+    let app = spawn_app().await;
+    app.shop_with_stock(5).await;
+    let (number, id) = reserve_one(&app).await;
+    let conn = app.ctx.db.conn();
+    let row = hub::store::reservations::find_many(conn, &[id])
+        .await
+        .unwrap()
+        .remove(0);
+    let due = row.next_reminder_at.unwrap();
+    let moved_to = due + Duration::minutes(30);
+    // Nobody tells the actor: it still sleeps until `due`.
+    let moved = hub::store::reservations::advance_reminders(conn, &[(id, due, moved_to)])
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1);
+
+    app.advance_and_settle(Duration::minutes(21)).await;
+    assert!(events_of(&app, &number, "reminder").await.is_empty());
+    app.advance_and_settle(Duration::minutes(30)).await;
+    let reminders = events_of(&app, &number, "reminder").await;
+    assert_eq!(reminders.len(), 1, "{reminders:?}");
+    assert_eq!(reminders[0]["data"]["reminder"], 2);
+}
+
 /// The steps of SQLite's plan for `statement`.
 async fn sqlite_plan(app: &TestApp, statement: sea_orm::Statement) -> Vec<String> {
     let plan = app

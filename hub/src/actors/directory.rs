@@ -71,10 +71,10 @@ impl Directory {
                         let more = page.len() as u64 == REBUILD_PAGE;
                         let last_id = page.last().map_or(after_id, |row| row.id);
                         for row in page {
-                            let due = crate::services::timers::next_due_of(&row);
+                            let next = crate::services::timers::hint_of_live(&row);
                             let addr = directory
                                 .reservation_actor(row.id)
-                                .first_due(due)
+                                .sleeping_for(next)
                                 .start();
                             directory.reservations.insert(row.id, addr);
                         }
@@ -168,10 +168,10 @@ impl Handler<Committed> for Directory {
                 // a later change refreshes it (and reads) in any order.
                 _ => match after {
                     Some(after) => {
-                        let due = crate::services::timers::next_due(&after.row);
+                        let next = crate::services::timers::hint_of(&after.row);
                         let addr = self
                             .reservation_actor(reservation_id)
-                            .first_due(due)
+                            .sleeping_for(next)
                             .start();
                         self.reservations.insert(reservation_id, addr);
                     }

@@ -15,6 +15,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::context::AppContext;
+use crate::domain::timers::TimerHint;
 use crate::error::ApiError;
 use crate::services::timers::{self, Fired};
 
@@ -27,11 +28,21 @@ const MAX_BATCH: usize = 512;
 /// Fire what is due on this reservation; answers with its row afterwards.
 #[derive(Message)]
 #[rtype(result = "Fired")]
-pub struct Fire(pub i64);
+pub struct Fire {
+    pub id: i64,
+    /// The timer the actor expects, known from the row it last saw.
+    pub hint: Option<TimerHint>,
+}
+
+/// The actors waiting on one reservation's firing.
+struct Queued {
+    hint: Option<TimerHint>,
+    senders: Vec<oneshot::Sender<Fired>>,
+}
 
 pub struct FiringQueue {
     app: AppContext,
-    queued: HashMap<i64, Vec<oneshot::Sender<Fired>>>,
+    queued: HashMap<i64, Queued>,
     /// A batch is running, or one is about to start.
     busy: bool,
 }
@@ -53,14 +64,18 @@ impl FiringQueue {
         }
         self.busy = true;
         let ids: Vec<i64> = self.queued.keys().take(MAX_BATCH).copied().collect();
-        let waiting: Vec<(i64, Vec<oneshot::Sender<Fired>>)> = ids
-            .iter()
-            .filter_map(|id| self.queued.remove(id).map(|senders| (*id, senders)))
-            .collect();
+        let mut requests = Vec::with_capacity(ids.len());
+        let mut waiting = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(Queued { hint, senders }) = self.queued.remove(&id) {
+                requests.push((id, hint));
+                waiting.push((id, senders));
+            }
+        }
         let app = self.app.clone();
         let work = async move {
-            metrics::histogram!("storehub_timer_batch_size").record(ids.len() as f64);
-            let mut results = timers::fire_batch(&app, &ids).await;
+            metrics::histogram!("storehub_timer_batch_size").record(requests.len() as f64);
+            let mut results = timers::fire_batch(&app, &requests).await;
             for (id, senders) in waiting {
                 let result = results.remove(&id).unwrap_or_else(|| {
                     Err(anyhow::anyhow!("reservation {id} was not fired").into())
@@ -119,9 +134,17 @@ impl Handler<CrashForTest> for FiringQueue {
 impl Handler<Fire> for FiringQueue {
     type Result = ResponseFuture<Fired>;
 
-    fn handle(&mut self, Fire(id): Fire, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, Fire { id, hint }: Fire, ctx: &mut Context<Self>) -> Self::Result {
         let (sender, receiver) = oneshot::channel();
-        self.queued.entry(id).or_default().push(sender);
+        let queued = self.queued.entry(id).or_insert(Queued {
+            hint,
+            senders: Vec::new(),
+        });
+        // Two askers with different hints: read the row rather than guess.
+        if queued.hint != hint {
+            queued.hint = None;
+        }
+        queued.senders.push(sender);
         if !self.busy {
             self.busy = true;
             ctx.run_later(GATHER, |queue, ctx| queue.run_batch(ctx));

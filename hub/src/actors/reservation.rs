@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use super::directory::{Directory, Finished};
 use super::firing::{Fire, FiringQueue};
 use crate::clock::SharedClock;
+use crate::domain::timers::TimerHint;
 use crate::services::timers::{self, Fired};
 
 /// Re-reads the reservation and reschedules (sent after every change).
@@ -68,9 +69,10 @@ pub struct ReservationActor {
     id: i64,
     links: Arc<ReservationLinks>,
     timer: Option<SpawnHandle>,
-    /// Known at boot from the rebuild query: sleep until then without
-    /// reading the row first.
-    first_due: Option<DateTime<Utc>>,
+    /// The timer it sleeps for, from the last row it saw (at boot, the
+    /// rebuild query's columns): the first sleep needs no read, and the
+    /// firing queue can move a due reminder without reading the row.
+    next: Option<TimerHint>,
 }
 
 impl ReservationActor {
@@ -79,12 +81,12 @@ impl ReservationActor {
             id,
             links,
             timer: None,
-            first_due: None,
+            next: None,
         }
     }
 
-    pub fn first_due(mut self, due: Option<DateTime<Utc>>) -> Self {
-        self.first_due = due;
+    pub fn sleeping_for(mut self, next: Option<TimerHint>) -> Self {
+        self.next = next;
         self
     }
 
@@ -93,20 +95,23 @@ impl ReservationActor {
         let sleep = self.links.clock.sleep_until(due);
         let handle = ctx.spawn(sleep.into_actor(self).map(|_, actor, ctx| {
             actor.timer = None;
-            actor.refresh(ctx);
+            actor.refresh(true, ctx);
         }));
         self.timer = Some(handle);
     }
 
     /// The work of a refresh: fire what is due (through the queue), then
-    /// sleep until the next due time of the row it answers with.
-    fn fire(&mut self) -> impl ActorFuture<Self, Output = ()> + 'static {
+    /// sleep until the next due time of the row it answers with. `hinted`:
+    /// nothing changed the row since it was last seen, so the queue may
+    /// trust the timer known from it.
+    fn fire(&mut self, hinted: bool) -> impl ActorFuture<Self, Output = ()> + 'static {
+        let hint = if hinted { self.next } else { None };
         let sent = self
             .links
             .queue
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .send(Fire(self.id));
+            .send(Fire { id: self.id, hint });
         let id = self.id;
         let work = async move {
             sent.await.unwrap_or_else(|err| {
@@ -123,20 +128,23 @@ impl ReservationActor {
             ctx.cancel_future(timer);
         }
         match result {
-            Ok(Some(row)) => match timers::next_due(&row) {
-                Some(due) => {
-                    metrics::counter!("storehub_timers_scheduled_total").increment(1);
-                    self.sleep_until(due, ctx);
+            Ok(Some(row)) => {
+                self.next = timers::hint_of(&row);
+                match self.next {
+                    Some(next) => {
+                        metrics::counter!("storehub_timers_scheduled_total").increment(1);
+                        self.sleep_until(next.at, ctx);
+                    }
+                    None => ctx.stop(),
                 }
-                None => ctx.stop(),
-            },
+            }
             Ok(None) => ctx.stop(),
             Err(err) => {
                 // The database hiccuped: try again shortly rather than lose the timer.
                 tracing::warn!(reservation = self.id, error = %err, "timer check failed; retrying");
                 let handle = ctx.run_later(std::time::Duration::from_secs(1), |actor, ctx| {
                     actor.timer = None;
-                    actor.refresh(ctx);
+                    actor.refresh(false, ctx);
                 });
                 self.timer = Some(handle);
             }
@@ -145,11 +153,11 @@ impl ReservationActor {
 
     /// Fires what is due and reschedules, holding the mailbox so refreshes
     /// never overlap.
-    fn refresh(&mut self, ctx: &mut Context<Self>) {
+    fn refresh(&mut self, hinted: bool, ctx: &mut Context<Self>) {
         if let Some(timer) = self.timer.take() {
             ctx.cancel_future(timer);
         }
-        let work = self.fire();
+        let work = self.fire(hinted);
         ctx.wait(work);
     }
 }
@@ -158,13 +166,14 @@ impl Actor for ReservationActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        match self.first_due.take() {
-            Some(due) if due > self.links.clock.now() => {
+        match self.next {
+            Some(next) if next.at > self.links.clock.now() => {
                 // How far a restart's rebuild has got, among other things.
                 metrics::counter!("storehub_timers_scheduled_total").increment(1);
-                self.sleep_until(due, ctx);
+                self.sleep_until(next.at, ctx);
             }
-            _ => self.refresh(ctx),
+            // Due already (the hub was down), or nothing known.
+            _ => self.refresh(true, ctx),
         }
     }
 
@@ -181,7 +190,9 @@ impl Handler<Refresh> for ReservationActor {
     type Result = ();
 
     fn handle(&mut self, _: Refresh, ctx: &mut Context<Self>) {
-        self.refresh(ctx);
+        // The row changed: what the actor knew of it is stale.
+        self.next = None;
+        self.refresh(false, ctx);
     }
 }
 
@@ -193,7 +204,7 @@ impl Handler<FireNow> for ReservationActor {
             ctx.cancel_future(timer);
         }
         // The reply goes only once the firing is done (and holds the mailbox).
-        AtomicResponse::new(Box::pin(self.fire()))
+        AtomicResponse::new(Box::pin(self.fire(true)))
     }
 }
 

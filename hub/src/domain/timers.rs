@@ -20,6 +20,16 @@ pub enum Timer {
     PickupExpiry,
 }
 
+/// What a reservation actor knows of the timer it sleeps for. With it the
+/// firing queue moves a due reminder under its guard without reading the
+/// row first; when the guard finds the row changed, the row is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerHint {
+    pub at: DateTime<Utc>,
+    pub timer: Timer,
+    pub store_id: i64,
+}
+
 /// The timer-relevant fields of a reservation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimerFields {

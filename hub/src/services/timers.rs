@@ -17,9 +17,10 @@ use super::board;
 use super::opening_hours_of;
 use super::reservations::{Ending, end};
 use crate::context::{AfterCommit, AppContext, Published};
+use crate::domain::opening_hours::OpeningHours;
 use crate::domain::reservation::{Action, State};
 use crate::domain::settings::BusinessSettings;
-use crate::domain::timers::{Timer, TimerFields, next_timer};
+use crate::domain::timers::{Timer, TimerFields, TimerHint, next_timer};
 use crate::error::ApiError;
 use crate::notify::{self, Addressing, Outgoing};
 use crate::store::events::{EventActor, NewEvent};
@@ -41,8 +42,8 @@ pub fn timer_fields(r: &reservation::Model) -> Option<TimerFields> {
     })
 }
 
-/// The next due time from the boot rebuild's columns.
-pub fn next_due_of(live: &db::reservations::LiveTimers) -> Option<DateTime<Utc>> {
+/// The next timer from the boot rebuild's columns.
+pub fn hint_of_live(live: &db::reservations::LiveTimers) -> Option<TimerHint> {
     let fields = TimerFields {
         state: State::parse(&live.state)?,
         next_reminder_at: live.next_reminder_at,
@@ -52,44 +53,77 @@ pub fn next_due_of(live: &db::reservations::LiveTimers) -> Option<DateTime<Utc>>
         pickup_by: live.pickup_by,
         pickup_reminder_at: live.pickup_reminder_at,
     };
-    next_timer(&fields).map(|(at, _)| at)
+    next_timer(&fields).map(|(at, timer)| TimerHint {
+        at,
+        timer,
+        store_id: live.store_id,
+    })
+}
+
+/// The next timer of a reservation, if it still has one.
+pub fn hint_of(r: &reservation::Model) -> Option<TimerHint> {
+    timer_fields(r)
+        .and_then(|f| next_timer(&f))
+        .map(|(at, timer)| TimerHint {
+            at,
+            timer,
+            store_id: r.store_id,
+        })
 }
 
 /// The next due time of a reservation, if it still has one.
 pub fn next_due(r: &reservation::Model) -> Option<DateTime<Utc>> {
-    timer_fields(r)
-        .and_then(|f| next_timer(&f))
-        .map(|(at, _)| at)
+    hint_of(r).map(|hint| hint.at)
 }
 
 /// A reservation as it stands after its firing (None if it is gone).
 pub type Fired = Result<Option<reservation::Model>, ApiError>;
 
-/// What one batch's firings share: each store and its effective settings,
-/// read once.
+/// A store as a batch's firings need it, read and parsed once per batch.
+struct StoreContext {
+    store: store::Model,
+    settings: BusinessSettings,
+    /// Parsed once: every reminder of the store computes its next time.
+    hours: OpeningHours,
+}
+
+/// What one batch's firings share: each store, read once.
 #[derive(Default)]
 struct Shared {
-    by_store: HashMap<i64, (store::Model, BusinessSettings)>,
+    by_store: HashMap<i64, StoreContext>,
 }
 
 impl Shared {
-    /// The store of `current` and its effective settings.
+    /// The store of `current`, its effective settings and its opening hours.
     async fn of(
         &mut self,
         conn: &impl ConnectionTrait,
         current: &reservation::Model,
-    ) -> Result<(&store::Model, &BusinessSettings), ApiError> {
-        let (store, settings) = match self.by_store.entry(current.store_id) {
+    ) -> Result<&StoreContext, ApiError> {
+        self.of_store(conn, current.store_id).await
+    }
+
+    async fn of_store(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        store_id: i64,
+    ) -> Result<&StoreContext, ApiError> {
+        let known = match self.by_store.entry(store_id) {
             Entry::Occupied(known) => known.into_mut(),
             Entry::Vacant(slot) => {
-                let store = db::stores::find_by_id(conn, current.store_id)
+                let store = db::stores::find_by_id(conn, store_id)
                     .await?
-                    .ok_or_else(|| anyhow::anyhow!("store of {} is gone", current.number))?;
+                    .ok_or_else(|| anyhow::anyhow!("store {store_id} is gone"))?;
                 let settings = super::settings::effective(conn, Some(store.id)).await?;
-                slot.insert((store, settings))
+                let hours = opening_hours_of(&store)?;
+                slot.insert(StoreContext {
+                    store,
+                    settings,
+                    hours,
+                })
             }
         };
-        Ok((store, settings))
+        Ok(known)
     }
 }
 
@@ -104,13 +138,44 @@ struct Due {
 /// of them in one write transaction per round. Returns each reservation as
 /// it stands afterwards. When a shared transaction fails, its firings are
 /// tried again one by one, so one bad row cannot hold back the others.
-pub async fn fire_batch(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Fired> {
-    let mut results: HashMap<i64, Fired> = HashMap::with_capacity(ids.len());
-    let mut pending: Vec<i64> = ids.to_vec();
-    pending.sort_unstable();
-    pending.dedup();
+///
+/// Reminders whose actor knows them due (`hint`) are moved first, without
+/// reading their rows: most firings are reminders, and the read was a
+/// third of a batch's time. A guard that finds a row changed sends it to
+/// the reading path.
+pub async fn fire_batch(
+    ctx: &AppContext,
+    requests: &[(i64, Option<TimerHint>)],
+) -> HashMap<i64, Fired> {
+    let mut results: HashMap<i64, Fired> = HashMap::with_capacity(requests.len());
+    let now = ctx.clock.now();
+    let mut hinted: Vec<(i64, TimerHint)> = requests
+        .iter()
+        .filter_map(|(id, hint)| match hint {
+            Some(hint) if hint.timer == Timer::Reminder && hint.at <= now => Some((*id, *hint)),
+            _ => None,
+        })
+        .collect();
+    hinted.sort_unstable_by_key(|(id, _)| *id);
+    hinted.dedup_by_key(|(id, _)| *id);
     // Rows as the last round's commit left them: not read again.
     let mut at_hand: Vec<reservation::Model> = Vec::new();
+    if !hinted.is_empty() {
+        match fire_hinted(ctx, &hinted, now).await {
+            Ok(moved) => at_hand = moved,
+            Err(err) => {
+                tracing::warn!(firings = hinted.len(), error = ?err, "hinted reminders failed; reading their rows");
+            }
+        }
+    }
+    let moved: HashSet<i64> = at_hand.iter().map(|row| row.id).collect();
+    let mut pending: Vec<i64> = requests
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !moved.contains(id))
+        .collect();
+    pending.sort_unstable();
+    pending.dedup();
     // A reservation can have several timers due (after an outage): each
     // round fires one per reservation, then looks at the rows again.
     for _ in 0..MAX_FIRINGS {
@@ -230,9 +295,10 @@ async fn fire_together(
                 }
             }
             Timer::Reminder => {
-                let (store, settings) = shared.of(conn, &item.row).await?;
-                let next = opening_hours_of(store)?
-                    .add_open_minutes(item.at, settings.reminder_every_minutes);
+                let store = shared.of(conn, &item.row).await?;
+                let next = store
+                    .hours
+                    .add_open_minutes(item.at, store.settings.reminder_every_minutes);
                 reminders.push((item, next));
             }
             // None: handled (or fired) by someone else meanwhile.
@@ -242,6 +308,74 @@ async fn fire_together(
     guarded.extend(advance_reminders(conn, reminders).await?);
     let recorded = record_events(ctx, conn, &mut shared, guarded, now).await?;
     tx.commit().await?;
+    Ok(publish_committed(ctx, expired, recorded, now).await)
+}
+
+/// Fires reminders known due from their actors' hints, in one transaction:
+/// the guarded update returns the rows it moved, and those it did not move
+/// (changed meanwhile) are left to the reading path. Returns the moved rows.
+async fn fire_hinted(
+    ctx: &AppContext,
+    hinted: &[(i64, TimerHint)],
+    now: DateTime<Utc>,
+) -> Result<Vec<reservation::Model>, ApiError> {
+    let tx = ctx.db.write().await?;
+    let conn = &*tx;
+    let mut shared = Shared::default();
+    let mut moves = Vec::with_capacity(hinted.len());
+    for (id, hint) in hinted {
+        let store = shared.of_store(conn, hint.store_id).await?;
+        let next = store
+            .hours
+            .add_open_minutes(hint.at, store.settings.reminder_every_minutes);
+        moves.push((*id, hint.at, next));
+    }
+    let next_of: HashMap<i64, DateTime<Utc>> =
+        moves.iter().map(|(id, _, next)| (*id, *next)).collect();
+    let after = db::reservations::advance_reminders(conn, &moves).await?;
+    // The rows as they were: the update moved only these two columns.
+    let due: Vec<Due> = after
+        .iter()
+        .map(|row| {
+            let at = hinted
+                .binary_search_by_key(&row.id, |(id, _)| *id)
+                .map(|found| hinted[found].1.at)
+                .unwrap_or(now);
+            let mut before = row.clone();
+            before.reminders_sent -= 1;
+            before.next_reminder_at = Some(at);
+            Due {
+                row: before,
+                at,
+                timer: Timer::Reminder,
+            }
+        })
+        .collect();
+    let moved = due
+        .iter()
+        .zip(after)
+        .map(|(item, after)| {
+            let next = next_of.get(&item.row.id).copied().unwrap_or(now);
+            Moved {
+                item,
+                event: reminder_event(item, next),
+                after: Some(after),
+            }
+        })
+        .collect();
+    let recorded = record_events(ctx, conn, &mut shared, moved, now).await?;
+    tx.commit().await?;
+    Ok(publish_committed(ctx, Vec::new(), recorded, now).await)
+}
+
+/// After a firing transaction's commit: counts the firings, publishes their
+/// events and returns the rows the reminders moved.
+async fn publish_committed(
+    ctx: &AppContext,
+    expired: Vec<(Timer, reservation_event::Model)>,
+    recorded: Vec<Recorded>,
+    now: DateTime<Utc>,
+) -> Vec<reservation::Model> {
     for timer in expired
         .iter()
         .map(|(timer, _)| timer)
@@ -257,7 +391,7 @@ async fn fire_together(
         .collect();
     published.extend(with_board_items(ctx, recorded, now).await);
     ctx.publish_fired(published);
-    Ok(moved)
+    moved
 }
 
 /// The fired events, each with its reservation's board item when the row
@@ -339,21 +473,25 @@ async fn advance_reminders<'a>(
         .into_iter()
         .filter_map(|(item, next)| {
             let after = moved.remove(&item.row.id)?;
-            let current = &item.row;
-            let data = json!({ "reminder": current.reminders_sent + 1, "next_at": next });
             Some(Moved {
                 item,
-                // Stamped with its due time: the history reads as if nothing was late.
-                event: NewEvent {
-                    reservation_id: current.id,
-                    kind: "reminder",
-                    at: item.at,
-                    data,
-                },
+                event: reminder_event(item, next),
                 after: Some(after),
             })
         })
         .collect())
+}
+
+/// The event of a reminder that moved on to `next`.
+fn reminder_event(item: &Due, next: DateTime<Utc>) -> NewEvent {
+    let current = &item.row;
+    NewEvent {
+        reservation_id: current.id,
+        kind: "reminder",
+        // Stamped with its due time: the history reads as if nothing was late.
+        at: item.at,
+        data: json!({ "reminder": current.reminders_sent + 1, "next_at": next }),
+    }
 }
 
 /// Moves an escalation or pickup reminder's row under its guard; None when
@@ -434,7 +572,9 @@ async fn record_events(
             let customer = customers
                 .get(&current.customer_id)
                 .ok_or_else(|| anyhow::anyhow!("customer of {} is gone", current.number))?;
-            let (store, settings) = shared.of(conn, current).await?;
+            let StoreContext {
+                store, settings, ..
+            } = shared.of(conn, current).await?;
             let outgoing = Outgoing::tracking(ctx, current, settings, now);
             messages.extend(
                 notify::messages_for_event(

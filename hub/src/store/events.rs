@@ -105,7 +105,6 @@ pub async fn append_all(
         return Ok(Vec::new());
     }
     let first = stores::reserve_event_seqs(conn, store_id, events.len() as i64).await?;
-    let last = first + events.len() as i64 - 1;
     let rows: Vec<reservation_event::ActiveModel> = events
         .into_iter()
         .zip(first..)
@@ -122,17 +121,18 @@ pub async fn append_all(
         })
         .collect();
     // Nine values a row: well under every backend's limit per statement.
+    // The rows come back from the insert itself, not from a second read.
+    let mut appended = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(500) {
-        reservation_event::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(conn)
-            .await?;
+        appended.extend(
+            reservation_event::Entity::insert_many(chunk.to_vec())
+                .exec_with_returning(conn)
+                .await?,
+        );
     }
-    reservation_event::Entity::find()
-        .filter(reservation_event::Column::StoreId.eq(store_id))
-        .filter(reservation_event::Column::Seq.between(first, last))
-        .order_by_asc(reservation_event::Column::Seq)
-        .all(conn)
-        .await
+    // RETURNING promises no order.
+    appended.sort_unstable_by_key(|event| event.seq);
+    Ok(appended)
 }
 
 pub async fn for_reservation(

@@ -3,10 +3,12 @@
 use chrono::{DateTime, Utc};
 use schema::entities::{customer, reservation, reservation_line};
 
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Func, Query, UpdateStatement};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Func, IntoIden, Query, TableRef, UpdateStatement, ValueTuple,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::articles::like_escape;
@@ -116,26 +118,30 @@ pub async fn advance_reminders(
 }
 
 /// The guarded update of [`advance_reminders`] for one chunk of moves.
+/// The moves join as a `VALUES` list (`column1` id, `column2` due,
+/// `column3` next): a `CASE` per column made SQLite compare every row with
+/// every move.
 pub fn advance_reminders_statement(
     moves: &[(i64, DateTime<Utc>, DateTime<Utc>)],
 ) -> UpdateStatement {
     use reservation::Column as C;
-    let mut next = CaseStatement::new();
-    let mut due_of = CaseStatement::new();
-    for (id, due, at) in moves {
-        next = next.case(Expr::col(C::Id).eq(*id), Expr::value(*at));
-        due_of = due_of.case(Expr::col(C::Id).eq(*id), Expr::value(*due));
-    }
-    let ids = moves.iter().map(|(id, _, _)| *id);
+    let list = Alias::new("moves");
+    let rows = moves
+        .iter()
+        .map(|(id, due, next)| ValueTuple::Three((*id).into(), (*due).into(), (*next).into()))
+        .collect();
+    let of_list = |column: &str| Expr::col((list.clone(), Alias::new(column)));
     Query::update()
         .table(reservation::Entity)
         .value(C::RemindersSent, Expr::col(C::RemindersSent).add(1))
-        .value(C::NextReminderAt, next)
+        .value(C::NextReminderAt, of_list("column3"))
+        .from(TableRef::ValuesList(rows, list.clone().into_iden()))
         // Found by key, then checked: still pending and still due.
-        .and_where(Expr::col(C::Id).is_in(ids))
+        .and_where(Expr::col((reservation::Entity, C::Id)).eq(of_list("column1")))
         .and_where(state_is_unindexed(State::Pending))
-        .and_where(Expr::col(C::NextReminderAt).eq(due_of))
-        .returning_all()
+        .and_where(Expr::col((reservation::Entity, C::NextReminderAt)).eq(of_list("column2")))
+        // Named, not `*`: PostgreSQL's `*` would add the list's columns.
+        .returning(Query::returning().columns(C::iter()))
         .to_owned()
 }
 
@@ -178,6 +184,7 @@ pub async fn mark_overdue(
 #[derive(Debug, sea_orm::FromQueryResult)]
 pub struct LiveTimers {
     pub id: i64,
+    pub store_id: i64,
     pub state: String,
     pub next_reminder_at: Option<DateTime<Utc>>,
     pub confirm_by: Option<DateTime<Utc>>,
@@ -212,6 +219,7 @@ pub fn live_timers_page_query(after_id: i64, limit: u64) -> Select<reservation::
         .select_only()
         .columns([
             C::Id,
+            C::StoreId,
             C::State,
             C::NextReminderAt,
             C::ConfirmBy,
