@@ -6,14 +6,13 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, TransactionTrait,
 };
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 #[derive(Clone)]
 pub struct Db {
@@ -28,81 +27,8 @@ pub struct Db {
 /// the pool read their pages back from the file each time.
 #[derive(Clone)]
 struct SqliteWriter {
-    turn: Arc<Turn>,
+    turn: Arc<Mutex<()>>,
     conn: DatabaseConnection,
-}
-
-/// The writer's turn, first to writes someone waits on (a request, a
-/// timer's frame) and then to background bookkeeping (the delivery
-/// worker's claims and outcomes). Measured: a batch of reminders waited
-/// 2 ms for the writer, at times 10 ms, behind the bookkeeping of the
-/// alerts the batch before had queued.
-struct Turn {
-    lock: Arc<Mutex<()>>,
-    /// Urgent writers waiting for the lock.
-    urgent: AtomicUsize,
-    /// Signalled when the last waiting urgent writer got the lock.
-    urgent_served: Notify,
-}
-
-/// Longest a background write lets urgent writers go first.
-const BACKGROUND_PATIENCE: Duration = Duration::from_millis(20);
-
-/// Counts an urgent writer while it waits, also when its future is dropped.
-struct UrgentWaiting<'a>(&'a Turn);
-
-impl Drop for UrgentWaiting<'_> {
-    fn drop(&mut self) {
-        if self.0.urgent.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.urgent_served.notify_waiters();
-        }
-    }
-}
-
-impl Turn {
-    fn new() -> Self {
-        Self {
-            lock: Arc::new(Mutex::new(())),
-            urgent: AtomicUsize::new(0),
-            urgent_served: Notify::new(),
-        }
-    }
-
-    async fn urgent(&self) -> OwnedMutexGuard<()> {
-        self.urgent.fetch_add(1, Ordering::AcqRel);
-        let _waiting = UrgentWaiting(self);
-        self.lock.clone().lock_owned().await
-    }
-
-    /// Takes the lock when no urgent writer waits; gives it straight back
-    /// if one started waiting meanwhile (the lock is fair, so it goes next).
-    /// After `BACKGROUND_PATIENCE` it queues like anyone: a steady stream of
-    /// requests must not hold the phones' alerts back for long.
-    async fn background(&self) -> OwnedMutexGuard<()> {
-        let give_up = tokio::time::Instant::now() + BACKGROUND_PATIENCE;
-        loop {
-            let patient = tokio::time::timeout_at(give_up, self.until_no_urgent())
-                .await
-                .is_ok();
-            let guard = self.lock.clone().lock_owned().await;
-            if !patient || self.urgent.load(Ordering::Acquire) == 0 {
-                return guard;
-            }
-        }
-    }
-
-    async fn until_no_urgent(&self) {
-        loop {
-            let served = self.urgent_served.notified();
-            tokio::pin!(served);
-            // Registered before the check, so a signal in between is kept.
-            served.as_mut().enable();
-            if self.urgent.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            served.await;
-        }
-    }
 }
 
 /// A write transaction; on SQLite it also holds the writer's turn.
@@ -202,7 +128,7 @@ impl Db {
         Ok(Self {
             conn,
             sqlite_writer: Some(SqliteWriter {
-                turn: Arc::new(Turn::new()),
+                turn: Arc::new(Mutex::new(())),
                 conn: writer_conn,
             }),
         })
@@ -216,21 +142,10 @@ impl Db {
         self.conn.get_database_backend()
     }
 
-    /// Begins a transaction that will write, for work someone waits on.
+    /// Begins a transaction that will write.
     pub async fn write(&self) -> Result<WriteTx, DbErr> {
         let (conn, turn) = match &self.sqlite_writer {
-            Some(writer) => (&writer.conn, Some(writer.turn.urgent().await)),
-            None => (&self.conn, None),
-        };
-        let tx = conn.begin().await?;
-        Ok(WriteTx { tx: Some(tx), turn })
-    }
-
-    /// Begins a write transaction for bookkeeping nobody waits on: on
-    /// SQLite it lets every [`Db::write`] waiting go first.
-    pub async fn write_background(&self) -> Result<WriteTx, DbErr> {
-        let (conn, turn) = match &self.sqlite_writer {
-            Some(writer) => (&writer.conn, Some(writer.turn.background().await)),
+            Some(writer) => (&writer.conn, Some(writer.turn.clone().lock_owned().await)),
             None => (&self.conn, None),
         };
         let tx = conn.begin().await?;
@@ -240,42 +155,5 @@ impl Db {
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.conn.ping().await.is_ok()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Mutex as StdMutex;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn a_waiting_urgent_write_goes_before_bookkeeping_queued_earlier() {
-        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
-        let order = Arc::new(StdMutex::new(Vec::new()));
-        let holding = db.write().await.unwrap();
-        let background = tokio::spawn({
-            let (db, order) = (db.clone(), order.clone());
-            async move {
-                let tx = db.write_background().await.unwrap();
-                order.lock().unwrap().push("background");
-                tx.commit().await.unwrap();
-            }
-        });
-        // The bookkeeping queues for the lock first.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let urgent = tokio::spawn({
-            let (db, order) = (db.clone(), order.clone());
-            async move {
-                let tx = db.write().await.unwrap();
-                order.lock().unwrap().push("urgent");
-                tx.commit().await.unwrap();
-            }
-        });
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        holding.commit().await.unwrap();
-        urgent.await.unwrap();
-        background.await.unwrap();
-        assert_eq!(*order.lock().unwrap(), ["urgent", "background"]);
     }
 }

@@ -164,7 +164,7 @@ impl Worker {
         let now = self.ctx.clock.now();
         let lease =
             now + chrono::Duration::seconds(i64::try_from(self.settings.lease_secs).unwrap_or(60));
-        let tx = self.ctx.db.write_background().await?;
+        let tx = self.ctx.db.write().await?;
         let rows = queue::claim(&*tx, now, lease, limit as u64).await?;
         tx.commit().await?;
         Ok(rows)
@@ -293,7 +293,7 @@ impl Worker {
             })
             .collect();
         let write = async {
-            let tx = self.ctx.db.write_background().await?;
+            let tx = self.ctx.db.write().await?;
             queue::enqueue_all(&*tx, children, now).await?;
             tx.commit().await
         };
@@ -365,7 +365,7 @@ impl Worker {
     }
 
     async fn forget_device(&self, id: i64) -> Result<(), sea_orm::DbErr> {
-        let tx = self.ctx.db.write_background().await?;
+        let tx = self.ctx.db.write().await?;
         devices::remove(&*tx, id).await?;
         tx.commit().await
     }
@@ -422,7 +422,7 @@ impl Worker {
             .iter()
             .filter_map(|(row, settled)| Some((row.id, row.lease_until?, settled.clone())))
             .collect();
-        let tx = self.ctx.db.write_background().await?;
+        let tx = self.ctx.db.write().await?;
         queue::settle_all(&*tx, &guarded).await?;
         tx.commit().await?;
         for (row, settled) in settled {
