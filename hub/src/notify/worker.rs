@@ -136,7 +136,12 @@ impl Worker {
                 Ok(rows) if rows.is_empty() => {
                     drop(permits);
                     tokio::select! {
-                        _ = worker.wake.notified() => {}
+                        _ = worker.wake.notified() => {
+                            // Every commit that queues a message wakes the
+                            // worker: a moment's wait lets the commits right
+                            // behind it share the claim's transaction.
+                            tokio::time::sleep(CLAIM_GATHER).await;
+                        }
                         _ = tokio::time::sleep(poll) => {}
                     }
                 }
@@ -176,6 +181,9 @@ impl Worker {
     /// leases to expire, and those messages go again: at least once.
     async fn record_outcomes(self: Arc<Self>, mut outcomes: mpsc::UnboundedReceiver<Delivered>) {
         while let Some(first) = outcomes.recv().await {
+            // Deliveries of one claim end close together: wait for them, so
+            // they settle in one transaction rather than one each.
+            tokio::time::sleep(CLAIM_GATHER).await;
             let mut batch = vec![first];
             while batch.len() < RECORD_BATCH {
                 match outcomes.try_recv() {
