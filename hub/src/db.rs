@@ -4,6 +4,7 @@
 //! try to write fail with SQLITE_BUSY instead of waiting. Queuing writers in
 //! the hub makes them wait their turn, while reads stay concurrent (WAL).
 
+use std::future::Future;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +21,8 @@ pub struct Db {
     sqlite_writer: Option<SqliteWriter>,
 }
 
-/// SQLite's one writer: the turn to write, and the connection that writes.
+/// SQLite's one writer: the turn to write, the connection that writes, and
+/// a thread for the tasks that write.
 ///
 /// One connection for every write keeps its page cache warm: in WAL mode a
 /// write empties the cache of every other connection, so writes spread over
@@ -29,6 +31,39 @@ pub struct Db {
 struct SqliteWriter {
     turn: Arc<Mutex<()>>,
     conn: DatabaseConnection,
+    thread: WriterThread,
+}
+
+/// A single-threaded runtime of its own for write transactions.
+///
+/// Between two statements a transaction waits for its task to be polled
+/// again. On the busy HTTP workers that wait grew with the load, and SQLite's
+/// one writer stayed held meanwhile: a create's turn took 0.9 ms under load
+/// against 0.5 ms at 500 a second. On this thread nothing else competes.
+#[derive(Clone)]
+struct WriterThread {
+    runtime: tokio::runtime::Handle,
+    /// Dropped with the last `Db` clone, which ends the thread.
+    _stop: Arc<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl WriterThread {
+    fn start() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                let _ = runtime.block_on(stopped);
+            })?;
+        Ok(Self {
+            runtime: handle,
+            _stop: Arc::new(stop),
+        })
+    }
 }
 
 /// A write transaction; on SQLite it also holds the writer's turn.
@@ -125,11 +160,14 @@ impl Db {
         } else {
             Database::connect(pool_options(url, 1, log_sql)).await?
         };
+        let thread = WriterThread::start()
+            .map_err(|err| DbErr::Custom(format!("could not start the writer thread: {err}")))?;
         Ok(Self {
             conn,
             sqlite_writer: Some(SqliteWriter {
                 turn: Arc::new(Mutex::new(())),
                 conn: writer_conn,
+                thread,
             }),
         })
     }
@@ -152,8 +190,109 @@ impl Db {
         Ok(WriteTx { tx: Some(tx), turn })
     }
 
+    /// Runs `work`, which writes, on SQLite's writer thread (see
+    /// [`WriterThread`]); on PostgreSQL, here. It runs to its end even if
+    /// the caller stops waiting.
+    pub async fn on_writer_thread<T, W>(&self, work: W) -> Result<T, DbErr>
+    where
+        T: Send + 'static,
+        W: Future<Output = T> + Send + 'static,
+    {
+        let Some(writer) = &self.sqlite_writer else {
+            return Ok(work.await);
+        };
+        match writer.thread.runtime.spawn(work).await {
+            Ok(done) => Ok(done),
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) => Err(DbErr::Custom(format!("the writer thread stopped: {err}"))),
+        }
+    }
+
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.conn.ping().await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_database() -> (std::path::PathBuf, String) {
+        let path = std::env::temp_dir().join(format!(
+            "storehub-writer-thread-{}-{}.db",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        (path, url)
+    }
+
+    #[tokio::test]
+    async fn sqlite_writes_run_on_the_writer_thread_which_ends_with_the_last_handle() {
+        let (path, url) = temp_database();
+        let db = Db::connect(&url, 2).await.expect("connect");
+        let thread_name = db
+            .on_writer_thread(async { std::thread::current().name().map(str::to_owned) })
+            .await
+            .expect("ran");
+        assert_eq!(thread_name.as_deref(), Some("sqlite-writer"));
+
+        // The work writes through the writer's turn like any other write.
+        let writing = db.clone();
+        db.on_writer_thread(async move {
+            let tx = writing.write().await?;
+            tx.execute_unprepared("CREATE TABLE t (n INTEGER)").await?;
+            tx.execute_unprepared("INSERT INTO t VALUES (7)").await?;
+            tx.commit().await
+        })
+        .await
+        .expect("ran")
+        .expect("wrote");
+        let count = db
+            .conn()
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT COUNT(*) AS n FROM t",
+            ))
+            .await
+            .expect("read")
+            .expect("a row")
+            .try_get::<i64>("", "n")
+            .expect("n");
+        assert_eq!(count, 1);
+
+        let runtime = db
+            .sqlite_writer
+            .as_ref()
+            .expect("a SQLite writer")
+            .thread
+            .runtime
+            .clone();
+        drop(db);
+        let mut stopped = false;
+        for _ in 0..200 {
+            if runtime.spawn(async {}).await.is_err() {
+                stopped = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(stopped, "the writer thread outlived the last Db handle");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_writer_work_reaches_the_caller() {
+        let (path, url) = temp_database();
+        let db = Db::connect(&url, 1).await.expect("connect");
+        let outcome = tokio::spawn(async move {
+            db.on_writer_thread(async { panic!("boom in the writer") })
+                .await
+        })
+        .await;
+        let panic = outcome.expect_err("the panic came back");
+        assert!(panic.is_panic());
+        let _ = std::fs::remove_file(&path);
     }
 }

@@ -438,7 +438,29 @@ pub async fn create(
     {
         return Ok(outcome);
     }
-    let mut ahead = read_ahead(ctx, &valid).await?;
+    let ahead = read_ahead(ctx, &valid).await?;
+    let writing = write_new(
+        ctx.clone(),
+        caller.clone(),
+        valid,
+        ahead,
+        idempotency_key,
+        hash,
+    );
+    ctx.db.on_writer_thread(writing).await?
+}
+
+/// The create's write transaction, tried again when the drawn reservation
+/// number was taken.
+async fn write_new(
+    ctx: AppContext,
+    caller: Caller,
+    valid: ValidRequest,
+    mut ahead: ReadAhead,
+    idempotency_key: Option<String>,
+    hash: String,
+) -> Result<CreateOutcome, ApiError> {
+    let (ctx, caller) = (&ctx, &caller);
     for _ in 0..3 {
         let attempt = try_create(
             ctx,
