@@ -248,6 +248,10 @@ impl Application {
         let server = server.listen("storehub-http", listener, move || {
             let ws_ctx = ws_ctx.clone();
             HttpService::build()
+                // Staff frames are small writes: with Nagle's algorithm a
+                // frame sent while the last is unacknowledged waited for the
+                // phone's delayed ACK, up to 40 ms.
+                .tcp_nodelay(true)
                 .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
                 .client_request_timeout(Duration::from_secs(5))
                 .client_disconnect_timeout(Duration::from_secs(1))
