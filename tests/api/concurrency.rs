@@ -1,6 +1,7 @@
 //! Invariants under concurrency: no oversell, one reservation per key.
 
 use futures_util::future::join_all;
+use serde_json::json;
 use storehub_tests::{identified, reservation_body, spawn_app};
 
 #[actix_web::test]
@@ -83,4 +84,65 @@ async fn per_store_event_numbers_have_no_gaps_under_concurrency() {
     // 30 created + 10 refused (no event): seq 1..=30 exactly.
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
+}
+
+/// Two-line reservations naming the same two articles in both orders,
+/// created and cancelled at once: on PostgreSQL, stock rows locked in
+/// request order deadlock and one side fails after a second.
+#[actix_web::test]
+async fn two_line_reservations_in_both_orders_never_deadlock() {
+    let app = spawn_app().await;
+    app.shop_with_stock(1_000).await;
+    app.seed_article("SKU2", true).await;
+    assert_eq!(app.set_stock("PAR01", "SKU2", 1_000).await.status, 200);
+    app.settings(json!({"max_lines_per_reservation": 2})).await;
+    let body = |i: usize| {
+        let mut lines = vec![
+            json!({"sku": "SKU1", "quantity": 1}),
+            json!({"sku": "SKU2", "quantity": 1}),
+        ];
+        if i % 2 == 1 {
+            lines.reverse();
+        }
+        json!({
+            "store": "PAR01",
+            "customer": identified(&format!("both{i}")),
+            "lines": lines,
+            "accept_terms": true
+        })
+    };
+    let first: Vec<String> = join_all((0..40).map(|i| {
+        let app = &app;
+        let body = body(i);
+        async move { app.reserve_number(&body).await }
+    }))
+    .await;
+    // Cancels release both lines while new creates hold them.
+    let cancels = first.iter().map(|number| {
+        let app = &app;
+        async move {
+            app.post(&format!("/api/v1/reservations/{number}/cancel"), &json!({}))
+                .await
+        }
+    });
+    let creates = (40..80).map(|i| {
+        let app = &app;
+        let body = body(i);
+        async move { app.reserve(&body, None).await }
+    });
+    let (cancelled, created) = tokio::join!(join_all(cancels), join_all(creates));
+    let failed: Vec<_> = cancelled
+        .iter()
+        .chain(&created)
+        .filter(|a| a.status != 200 && a.status != 201)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    assert_eq!(app.stock_of("PAR01", "SKU1").await, (1_000, 40, 960));
+    assert_eq!(app.stock_of("PAR01", "SKU2").await, (1_000, 40, 960));
+    app.assert_stock_invariant().await;
 }

@@ -381,6 +381,8 @@ enum CreateFailure {
     KeyTaken,
     /// Two reservations drew the same random number; draw again.
     NumberTaken,
+    /// PostgreSQL broke a deadlock by aborting this attempt; run it again.
+    LockConflict,
     Api(ApiError),
 }
 
@@ -392,7 +394,11 @@ impl From<ApiError> for CreateFailure {
 
 impl From<sea_orm::DbErr> for CreateFailure {
     fn from(err: sea_orm::DbErr) -> Self {
-        Self::Api(err.into())
+        if db::is_lock_conflict(&err) {
+            Self::LockConflict
+        } else {
+            Self::Api(err.into())
+        }
     }
 }
 
@@ -483,6 +489,9 @@ async fn write_new(
                 }
             }
             Err(CreateFailure::NumberTaken) => {}
+            Err(CreateFailure::LockConflict) => {
+                metrics::counter!("storehub_lock_conflicts_total").increment(1);
+            }
             Err(CreateFailure::Api(err)) => {
                 if let ApiError::Refused { code, .. } = &err {
                     metrics::counter!("storehub_reservations_refused_total", "code" => *code)
@@ -552,6 +561,14 @@ async fn read_ahead(ctx: &AppContext, req: &ValidRequest) -> Result<ReadAhead, A
 }
 
 /// An anonymous shopper confirms by email first, when the settings say so.
+/// The lines in article id order: every transaction takes stock rows in
+/// that one order, so two of them never wait on each other in a circle.
+fn by_article_id(lines: &[(article::Model, i64)]) -> Vec<&(article::Model, i64)> {
+    let mut sorted: Vec<_> = lines.iter().collect();
+    sorted.sort_by_key(|(article, _)| article.id);
+    sorted
+}
+
 fn needs_validation(req: &ValidRequest, settings: &BusinessSettings) -> bool {
     !req.customer.identified && settings.email_validation_for_anonymous
 }
@@ -600,7 +617,7 @@ async fn try_create(
     check_limits(settings, identified, totals, &wanted)
         .map_err(|limit| ApiError::refused(limit.code(), format!("Limit reached: {limit}.")))?;
 
-    for (article, quantity) in &ahead.lines {
+    for (article, quantity) in by_article_id(&ahead.lines) {
         if !db::stock::try_hold(&*tx, store.id, article.id, *quantity, now).await? {
             let level = db::stock::level(&*tx, store.id, article.id).await?;
             let available = level.available().max(0);
@@ -890,7 +907,8 @@ pub async fn apply(
         return Err(already_handled(&latest));
     }
     if ends {
-        let lines = db::reservations::lines(conn, current.id).await?;
+        let mut lines = db::reservations::lines(conn, current.id).await?;
+        lines.sort_by_key(|line| line.article_id);
         for line in &lines {
             let consumed = if to == State::Collected {
                 line.quantity

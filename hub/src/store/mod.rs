@@ -37,3 +37,18 @@ pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
+
+/// True when PostgreSQL aborted the transaction to break a deadlock or a
+/// serialization conflict (SQLSTATE 40P01, 40001): run again, it succeeds.
+pub fn is_lock_conflict(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let (sea_orm::DbErr::Exec(RuntimeErr::SqlxError(err))
+    | sea_orm::DbErr::Query(RuntimeErr::SqlxError(err))) = err
+    else {
+        return false;
+    };
+    match &**err {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("40P01" | "40001")),
+        _ => false,
+    }
+}
