@@ -65,6 +65,17 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// PostgreSQL aborted the transaction to break a deadlock (see
+    /// [`crate::store::is_lock_conflict`]): nothing was written.
+    pub fn is_lock_conflict(&self) -> bool {
+        match self {
+            Self::Unexpected(err) => err
+                .downcast_ref::<sea_orm::DbErr>()
+                .is_some_and(crate::store::is_lock_conflict),
+            _ => false,
+        }
+    }
+
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid {
             code,

@@ -146,3 +146,79 @@ async fn two_line_reservations_in_both_orders_never_deadlock() {
     assert_eq!(app.stock_of("PAR01", "SKU2").await, (1_000, 40, 960));
     app.assert_stock_invariant().await;
 }
+
+/// A real deadlock on PostgreSQL: two transactions take two rows in
+/// opposite orders. The one PostgreSQL aborts is seen as a lock conflict,
+/// and the retry helper runs it again to success. (SQLite has one writer
+/// and never deadlocks; there the test has nothing to check.)
+#[actix_web::test]
+async fn a_deadlock_postgres_breaks_is_run_again() {
+    use hub::error::ApiError;
+    use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+    if !storehub_tests::on_postgres() {
+        return;
+    }
+    let url = storehub_tests::fresh_database_url().await;
+    let (one, two) = (
+        Database::connect(&url).await.unwrap(),
+        Database::connect(&url).await.unwrap(),
+    );
+    one.execute_unprepared(
+        "CREATE TABLE crossed (id int PRIMARY KEY, v int); \
+         INSERT INTO crossed VALUES (1, 0), (2, 0)",
+    )
+    .await
+    .unwrap();
+    // Each takes its first row, then waits for the other's.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let crossed = |conn: sea_orm::DatabaseConnection,
+                   first: i32,
+                   barrier: std::sync::Arc<tokio::sync::Barrier>| async move {
+        let tx = conn.begin().await?;
+        let second = 3 - first;
+        tx.execute_unprepared(&format!("UPDATE crossed SET v = v + 1 WHERE id = {first}"))
+            .await?;
+        barrier.wait().await;
+        tx.execute_unprepared(&format!("UPDATE crossed SET v = v + 1 WHERE id = {second}"))
+            .await?;
+        tx.commit().await
+    };
+    let (a, b) = tokio::join!(
+        crossed(one.clone(), 1, barrier.clone()),
+        crossed(two.clone(), 2, barrier.clone())
+    );
+    let aborted: Vec<_> = [a, b].into_iter().filter_map(Result::err).collect();
+    assert_eq!(aborted.len(), 1, "{aborted:?}");
+    assert!(
+        hub::store::is_lock_conflict(&aborted[0]),
+        "{:?}",
+        aborted[0]
+    );
+    assert!(!hub::store::is_lock_conflict(&sea_orm::DbErr::Custom(
+        "other".into()
+    )));
+
+    // The helper runs an aborted attempt again; other errors it returns.
+    let conflict = aborted.into_iter().next().unwrap();
+    let mut attempts = 0;
+    let outcome = hub::services::retrying_lock_conflicts(|| {
+        attempts += 1;
+        let result = if attempts == 1 {
+            Err(ApiError::from(conflict.clone()))
+        } else {
+            Ok(attempts)
+        };
+        async move { result }
+    })
+    .await;
+    assert_eq!(outcome.unwrap(), 2);
+    let mut attempts = 0;
+    let always = hub::services::retrying_lock_conflicts(|| {
+        attempts += 1;
+        let conflict = conflict.clone();
+        async move { Err::<(), _>(ApiError::from(conflict)) }
+    })
+    .await;
+    assert!(always.unwrap_err().is_lock_conflict());
+    assert_eq!(attempts, 3, "three attempts, then the error");
+}

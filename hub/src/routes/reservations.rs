@@ -11,6 +11,7 @@ use crate::services::handling::{self, CollectBody, PutBackBody, RejectBody};
 use crate::services::reservations::{
     self, CreateReservation, ReservationView, SearchPage, SearchQuery,
 };
+use crate::services::retrying_lock_conflicts;
 
 /// Reserve articles in a store. Holds the stock at once.
 #[utoipa::path(context_path = "/api/v1", tag = "reservations", security(("api_key" = [])),
@@ -97,7 +98,10 @@ pub async fn cancel(
     body: Option<web::Json<CancelBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.and_then(|b| b.into_inner().reason);
-    Ok(HttpResponse::Ok().json(reservations::cancel(&ctx, &caller, &number, reason).await?))
+    Ok(HttpResponse::Ok().json(
+        retrying_lock_conflicts(|| reservations::cancel(&ctx, &caller, &number, reason.clone()))
+            .await?,
+    ))
 }
 
 /// Confirm: the article is set aside for the shopper, who is told it is ready.
@@ -112,7 +116,8 @@ pub async fn set_aside(
     ApiCaller(caller): ApiCaller,
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(handling::set_aside(&ctx, &caller, &number).await?))
+    Ok(HttpResponse::Ok()
+        .json(retrying_lock_conflicts(|| handling::set_aside(&ctx, &caller, &number)).await?))
 }
 
 /// Refuse the reservation with a reason; the stock is released.
@@ -128,7 +133,10 @@ pub async fn reject(
     number: web::Path<String>,
     body: web::Json<RejectBody>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(handling::reject(&ctx, &caller, &number, body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        retrying_lock_conflicts(|| handling::reject(&ctx, &caller, &number, body.0.clone()))
+            .await?,
+    ))
 }
 
 /// Hand over: optional barcode check, order reference, real customer, added articles.
@@ -145,7 +153,9 @@ pub async fn collect(
     body: Option<web::Json<CollectBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.map(web::Json::into_inner).unwrap_or_default();
-    Ok(HttpResponse::Ok().json(handling::collect(&ctx, &caller, &number, body).await?))
+    Ok(HttpResponse::Ok().json(
+        retrying_lock_conflicts(|| handling::collect(&ctx, &caller, &number, body.clone())).await?,
+    ))
 }
 
 /// After an uncollected set-aside reservation ended: what went back on the shelf.
@@ -160,8 +170,10 @@ pub async fn put_back(
     number: web::Path<String>,
     body: web::Json<PutBackBody>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(handling::put_back(&ctx, &caller, &number, body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        retrying_lock_conflicts(|| handling::put_back(&ctx, &caller, &number, body.0.clone()))
+            .await?,
+    ))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -9,7 +9,7 @@ use crate::context::AppContext;
 use crate::domain::settings::BusinessSettings;
 use crate::error::{ApiError, ErrorBody};
 use crate::extractors::AdminCaller;
-use crate::services::{catalogue, settings, stock};
+use crate::services::{catalogue, retrying_lock_conflicts, settings, stock};
 
 /// All stores.
 #[utoipa::path(context_path = "/api/v1", tag = "stores", security(("api_key" = [])), responses(
@@ -79,7 +79,8 @@ pub async fn put_stock(
     code: web::Path<String>,
     body: web::Json<Vec<stock::StockCount>>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(stock::put_counts(&ctx, &code, body.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(retrying_lock_conflicts(|| stock::put_counts(&ctx, &code, body.0.clone())).await?))
 }
 
 /// Stock levels of a store.

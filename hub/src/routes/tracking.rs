@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, get, post, web};
 use crate::context::AppContext;
 use crate::error::{ApiError, ErrorBody};
 use crate::pages;
+use crate::services::retrying_lock_conflicts;
 use crate::services::tracking::{self, TrackingView, ValidationResult};
 
 /// The shopper's view of their reservation.
@@ -28,7 +29,7 @@ pub async fn tracking_cancel(
     ctx: web::Data<AppContext>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(tracking::cancel(&ctx, &token).await?))
+    Ok(HttpResponse::Ok().json(retrying_lock_conflicts(|| tracking::cancel(&ctx, &token)).await?))
 }
 
 /// Tracking page (HTML).

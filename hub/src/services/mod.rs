@@ -16,10 +16,34 @@ pub mod stock;
 pub mod timers;
 pub mod tracking;
 
+use std::future::Future;
+
 use schema::entities::store;
 
 use crate::domain::opening_hours::{OpeningHours, WeeklyJson};
 use crate::error::ApiError;
+
+/// Runs a write transaction again when PostgreSQL aborted it to break a
+/// deadlock (at most three attempts). Stock rows are taken in article id
+/// order, but a timer batch ending several reservations, or a hand-over
+/// adding articles, can still meet another writer the other way round.
+pub async fn retrying_lock_conflicts<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    let mut attempts = 1;
+    loop {
+        match attempt().await {
+            Err(err) if err.is_lock_conflict() && attempts < 3 => {
+                metrics::counter!("storehub_lock_conflicts_total").increment(1);
+                tracing::info!(attempts, "deadlock broken by the database; running again");
+                attempts += 1;
+            }
+            other => return other,
+        }
+    }
+}
 
 /// The stored timetable of a store. Stored rows were validated on save.
 pub fn opening_hours_of(store: &store::Model) -> Result<OpeningHours, ApiError> {
