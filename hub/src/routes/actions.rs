@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::context::AppContext;
 use crate::error::ApiError;
 use crate::pages::{self, escape};
-use crate::services::{handling, retrying_lock_conflicts};
+use crate::services::handling;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ReasonForm {
@@ -68,8 +68,7 @@ pub async fn act(
         .get("accept")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
-    let result =
-        retrying_lock_conflicts(|| handling::act_by_link(&ctx, &token, form.reason.clone())).await;
+    let result = handling::act_by_link(&ctx, &token, form.reason).await;
     if wants_json {
         return result.map(|view| HttpResponse::Ok().json(view));
     }

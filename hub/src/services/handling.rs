@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::reservations::{
     ChangeDetails, CustomerInput, Ending, LineInput, ReservationView, apply, load, view,
 };
-use super::{Caller, opening_hours_of};
+use super::{Caller, opening_hours_of, retrying_lock_conflicts};
 use crate::context::AppContext;
 use crate::db::WriteTx;
 use crate::domain::reservation::{Action, State};
@@ -405,13 +405,16 @@ pub async fn act_by_link(
         }
         tx.commit().await?;
     }
+    // The link is spent: run the action again here, not the whole request.
+    let number = &reservation.number;
     match claims.a.as_str() {
-        "set_aside" => set_aside(ctx, &caller, &reservation.number).await,
+        "set_aside" => retrying_lock_conflicts(|| set_aside(ctx, &caller, number)).await,
         "reject" => {
             let reason = reason
                 .filter(|r| !r.trim().is_empty())
                 .unwrap_or_else(|| "not available in store".into());
-            reject(ctx, &caller, &reservation.number, RejectBody { reason }).await
+            let body = RejectBody { reason };
+            retrying_lock_conflicts(|| reject(ctx, &caller, number, body.clone())).await
         }
         other => Err(ApiError::invalid(
             "invalid_link",
