@@ -560,7 +560,6 @@ async fn read_ahead(ctx: &AppContext, req: &ValidRequest) -> Result<ReadAhead, A
     })
 }
 
-/// An anonymous shopper confirms by email first, when the settings say so.
 /// The lines in article id order: every transaction takes stock rows in
 /// that one order, so two of them never wait on each other in a circle.
 fn by_article_id(lines: &[(article::Model, i64)]) -> Vec<&(article::Model, i64)> {
@@ -569,6 +568,7 @@ fn by_article_id(lines: &[(article::Model, i64)]) -> Vec<&(article::Model, i64)>
     sorted
 }
 
+/// An anonymous shopper confirms by email first, when the settings say so.
 fn needs_validation(req: &ValidRequest, settings: &BusinessSettings) -> bool {
     !req.customer.identified && settings.email_validation_for_anonymous
 }
