@@ -83,9 +83,6 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// Run pending migrations at start (`storehub migrate` does it on demand).
     pub migrate_on_start: bool,
-    /// How long a create may reuse the store, settings and articles it read
-    /// (changes through the hub apply at once; 0 reads them every time).
-    pub read_cache_secs: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -177,7 +174,6 @@ impl Default for DatabaseSettings {
             url: "sqlite://storehub.db?mode=rwc".into(),
             max_connections: 10,
             migrate_on_start: true,
-            read_cache_secs: 10,
         }
     }
 }
@@ -284,7 +280,6 @@ impl fmt::Debug for DatabaseSettings {
             .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
             .field("migrate_on_start", &self.migrate_on_start)
-            .field("read_cache_secs", &self.read_cache_secs)
             .finish()
     }
 }

@@ -69,7 +69,6 @@ pub async fn patch(
         store::settings::remove(&*tx, &scope, key).await?;
     }
     tx.commit().await?;
-    ctx.catalogue.changed();
     Ok(())
 }
 
