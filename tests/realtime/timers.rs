@@ -561,3 +561,88 @@ async fn a_crashed_firing_queue_is_restarted_and_no_reminder_is_lost() {
     assert_eq!(fired, numbers.len(), "each due reminder fired once");
     assert_eq!(app.get_anonymous("/health").await.status, 200);
 }
+
+/// Forty reservations of one store expire in one batch while two hundred
+/// creates hold the same articles. On PostgreSQL a batch that ended them
+/// one after the other held the store's row while it waited for the next
+/// one's stock, which a create held while it waited for the store: a
+/// deadlock. Here PostgreSQL is told to wait a minute before it breaks one,
+/// so a deadlock would show as this test hanging past its bound.
+#[actix_web::test]
+async fn a_batch_of_expiries_and_creates_in_the_same_store_never_deadlock() {
+    let url = storehub_tests::fresh_database_url().await;
+    if on_postgres() {
+        let name = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+        sea_orm::Database::connect(&url)
+            .await
+            .unwrap()
+            .execute_unprepared(&format!(
+                "ALTER DATABASE \"{name}\" SET deadlock_timeout = '60s'"
+            ))
+            .await
+            .unwrap();
+    }
+    let clock = hub::clock::TestClock::new(storehub_tests::wednesday_morning());
+    let app = storehub_tests::spawn_app_on(url, clock).await;
+    app.shop_with_stock(1_000).await;
+    let skus: Vec<String> = (1..=20).map(|n| format!("SKU{n}")).collect();
+    for sku in &skus[1..] {
+        app.seed_article(sku, true).await;
+        assert_eq!(app.set_stock("PAR01", sku, 1_000).await.status, 200);
+    }
+    // Anonymous shoppers who never confirm: all expire at the same instant.
+    let mut expiring = Vec::new();
+    for n in 0..40 {
+        let body = reservation_body(
+            "PAR01",
+            &skus[n % 20],
+            1,
+            anonymous(&format!("late{n}@example.fr")),
+        );
+        expiring.push(app.reserve_number(&body).await);
+    }
+
+    // Eight shoppers' streams of creates run throughout; the clock moves
+    // (and the expiries fire) once the streams are under way.
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let streams = futures_util::future::join_all((0..8).map(|stream| {
+        let (app, skus, done) = (&app, &skus, &done);
+        async move {
+            let mut answers = Vec::new();
+            for n in 0..25 {
+                let who = identified(&format!("rush{stream}-{n}"));
+                let body = reservation_body("PAR01", &skus[(stream * 25 + n) % 20], 1, who);
+                answers.push(app.reserve(&body, None).await);
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            answers
+        }
+    }));
+    let expiries = async {
+        while done.load(std::sync::atomic::Ordering::Relaxed) < 16 {
+            tokio::task::yield_now().await;
+        }
+        app.clock.advance(Duration::hours(25));
+        app.settle().await;
+    };
+    let race = async { tokio::join!(streams, expiries) };
+    let (streams, ()) = tokio::time::timeout(std::time::Duration::from_secs(40), race)
+        .await
+        .expect("expiries and creates stopped moving: a deadlock");
+    let answers: Vec<_> = streams.into_iter().flatten().collect();
+    let failed: Vec<_> = answers.iter().filter(|a| a.status != 201).collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    for number in &expiring {
+        let ended = app.get(&format!("/api/v1/reservations/{number}")).await;
+        assert_eq!(ended.body["state"], "expired", "{number}: {ended:?}");
+    }
+    for sku in &skus {
+        assert_eq!(app.stock_of("PAR01", sku).await, (1_000, 10, 990), "{sku}");
+    }
+    app.assert_stock_invariant().await;
+}

@@ -278,6 +278,16 @@ async fn fire_together(
 ) -> Result<Vec<reservation::Model>, ApiError> {
     let tx = ctx.db.write().await?;
     let conn = &*tx;
+    let ends_some = due
+        .iter()
+        .any(|d| matches!(d.timer, Timer::ValidationExpiry | Timer::PickupExpiry));
+    if ends_some {
+        let ids: Vec<i64> = due.iter().map(|d| d.row.id).collect();
+        let mut stores: Vec<i64> = due.iter().map(|d| d.row.store_id).collect();
+        stores.sort_unstable();
+        stores.dedup();
+        db::reservations::lock_for_batch(conn, &ids, &stores).await?;
+    }
     let mut shared = Shared::default();
     let mut expired = Vec::new();
     let mut guarded = Vec::with_capacity(due.len());
