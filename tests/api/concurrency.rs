@@ -147,6 +147,74 @@ async fn two_line_reservations_in_both_orders_never_deadlock() {
     app.assert_stock_invariant().await;
 }
 
+/// Hand-overs that add two articles, named in both orders, race each
+/// other and creates of the same two articles. On PostgreSQL a hand-over
+/// that took the added articles' stock in the order given held one while
+/// it waited for the other, which another hand-over (or a create) held
+/// while it waited for the first. PostgreSQL is told to wait a minute before it breaks a
+/// deadlock, so a deadlock would show as this test hanging past its bound.
+#[actix_web::test]
+async fn hand_overs_adding_articles_and_creates_never_deadlock() {
+    let app = storehub_tests::spawn_app_where_deadlocks_hang().await;
+    app.shop_with_stock(1_000).await;
+    app.seed_article("SKU2", true).await;
+    assert_eq!(app.set_stock("PAR01", "SKU2", 1_000).await.status, 200);
+    app.settings(json!({"max_lines_per_reservation": 2})).await;
+    let mut aside = Vec::new();
+    for n in 0..60 {
+        let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("aside{n}")));
+        let number = app.reserve_number(&body).await;
+        let path = format!("/api/v1/reservations/{number}/set-aside");
+        assert_eq!(app.post(&path, &json!({})).await.status, 200);
+        aside.push(number);
+    }
+
+    let collects = aside.iter().enumerate().map(|(n, number)| {
+        let app = &app;
+        let mut lines = vec![
+            json!({"sku": "SKU1", "quantity": 1}),
+            json!({"sku": "SKU2", "quantity": 1}),
+        ];
+        if n % 2 == 1 {
+            lines.reverse();
+        }
+        async move {
+            let added = json!({ "add_lines": lines });
+            app.post(&format!("/api/v1/reservations/{number}/collect"), &added)
+                .await
+        }
+    });
+    let creates = (0..300).map(|n| {
+        let app = &app;
+        let body = json!({
+            "store": "PAR01",
+            "customer": identified(&format!("rush{n}")),
+            "lines": [{"sku": "SKU1", "quantity": 1}, {"sku": "SKU2", "quantity": 1}],
+            "accept_terms": true
+        });
+        async move { app.reserve(&body, None).await }
+    });
+    let race = async { tokio::join!(join_all(collects), join_all(creates)) };
+    let (collected, created) = tokio::time::timeout(std::time::Duration::from_secs(40), race)
+        .await
+        .expect("hand-overs and creates stopped moving: a deadlock");
+    let failed: Vec<_> = collected
+        .iter()
+        .chain(&created)
+        .filter(|a| a.status != 200 && a.status != 201)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    // Each hand-over sold its reserved unit and one more of each article.
+    assert_eq!(app.stock_of("PAR01", "SKU1").await, (880, 300, 580));
+    assert_eq!(app.stock_of("PAR01", "SKU2").await, (940, 300, 640));
+    app.assert_stock_invariant().await;
+}
+
 /// A real deadlock on PostgreSQL: two transactions take two rows in
 /// opposite orders. The one PostgreSQL aborts is seen as a lock conflict,
 /// and the retry helper runs it again to success. (SQLite has one writer

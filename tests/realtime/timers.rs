@@ -570,20 +570,7 @@ async fn a_crashed_firing_queue_is_restarted_and_no_reminder_is_lost() {
 /// so a deadlock would show as this test hanging past its bound.
 #[actix_web::test]
 async fn a_batch_of_expiries_and_creates_in_the_same_store_never_deadlock() {
-    let url = storehub_tests::fresh_database_url().await;
-    if on_postgres() {
-        let name = url.rsplit('/').next().unwrap().split('?').next().unwrap();
-        sea_orm::Database::connect(&url)
-            .await
-            .unwrap()
-            .execute_unprepared(&format!(
-                "ALTER DATABASE \"{name}\" SET deadlock_timeout = '60s'"
-            ))
-            .await
-            .unwrap();
-    }
-    let clock = hub::clock::TestClock::new(storehub_tests::wednesday_morning());
-    let app = storehub_tests::spawn_app_on(url, clock).await;
+    let app = storehub_tests::spawn_app_where_deadlocks_hang().await;
     app.shop_with_stock(1_000).await;
     let skus: Vec<String> = (1..=20).map(|n| format!("SKU{n}")).collect();
     for sku in &skus[1..] {

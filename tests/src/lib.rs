@@ -140,6 +140,26 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings) + Send + 'static)
     start(url, TestClock::new(wednesday_morning()), Box::new(change)).await
 }
 
+/// Starts a hub on a new database where PostgreSQL waits a minute before
+/// it breaks a deadlock (it waits one second by default), so that a
+/// deadlock shows as a test that hangs past its bound instead of as a
+/// retry. On SQLite, one writer at a time: the same as [`spawn_app`].
+pub async fn spawn_app_where_deadlocks_hang() -> TestApp {
+    let url = fresh_database_url().await;
+    if on_postgres() {
+        let name = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+        Database::connect(&url)
+            .await
+            .unwrap()
+            .execute_unprepared(&format!(
+                "ALTER DATABASE \"{name}\" SET deadlock_timeout = '60s'"
+            ))
+            .await
+            .unwrap();
+    }
+    spawn_app_on(url, TestClock::new(wednesday_morning())).await
+}
+
 /// Starts a hub on an existing database (a "restart").
 pub async fn spawn_app_on(database_url: String, clock: TestClock) -> TestApp {
     start(database_url, clock, Box::new(|_| {})).await

@@ -204,7 +204,7 @@ pub async fn collect(
         ),
         None => None,
     };
-    let mut added = Vec::new();
+    let mut articles = Vec::with_capacity(body.add_lines.len());
     for line in &body.add_lines {
         if line.quantity < 1 {
             return Err(ApiError::invalid(
@@ -215,6 +215,18 @@ pub async fn collect(
         let article = db::articles::find_by_sku(&*tx, &line.sku)
             .await?
             .ok_or_else(|| super::catalogue::unknown_sku(&line.sku))?;
+        articles.push(article);
+    }
+    if !articles.is_empty() {
+        // Several articles change here: take their rows in the one order.
+        let stock: Vec<(i64, i64)> = articles
+            .iter()
+            .map(|article| (current.store_id, article.id))
+            .collect();
+        db::reservations::lock_in_order(&*tx, &[current.id], &stock, &[current.store_id]).await?;
+    }
+    let mut added = Vec::new();
+    for (line, article) in body.add_lines.iter().zip(&articles) {
         // Taken from the shelf and sold: it leaves the free stock.
         if !db::stock::try_hold(&*tx, current.store_id, article.id, line.quantity, now).await? {
             let level = db::stock::level(&*tx, current.store_id, article.id).await?;

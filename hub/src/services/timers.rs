@@ -286,7 +286,7 @@ async fn fire_together(
         let mut stores: Vec<i64> = due.iter().map(|d| d.row.store_id).collect();
         stores.sort_unstable();
         stores.dedup();
-        db::reservations::lock_for_batch(conn, &ids, &stores).await?;
+        db::reservations::lock_in_order(conn, &ids, &[], &stores).await?;
     }
     let mut shared = Shared::default();
     let mut expired = Vec::new();

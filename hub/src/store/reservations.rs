@@ -527,36 +527,65 @@ pub async fn search(
     Ok((items, total))
 }
 
-/// On PostgreSQL, locks the rows a batch of timers may change, in the
-/// order every writer takes them: reservations, then their stock, then
-/// stores, each by id. A create takes stock then its store, and an action
-/// takes one reservation, its stock, then its store; a batch that ended
-/// reservations one after the other would hold a store while it waits for
-/// the next one's stock, and deadlock against a create in that store.
-/// SQLite has one writer and nothing to order.
-pub async fn lock_for_batch(
+/// On PostgreSQL, locks rows a transaction is about to change, in the
+/// order every writer takes them: reservations, then stock, then stores,
+/// each by id (a create or a hand-over locks its customer before all of
+/// them). The stock is the lines of `reservation_ids` plus `more_stock`,
+/// as (store id, article id).
+///
+/// Why: a writer that changed several reservations or articles one after
+/// the other could hold a store's row while it waited for stock that a
+/// create held while it waited for that store: a deadlock. SQLite has one
+/// writer and nothing to order.
+pub async fn lock_in_order(
     conn: &impl ConnectionTrait,
     reservation_ids: &[i64],
+    more_stock: &[(i64, i64)],
     store_ids: &[i64],
 ) -> Result<(), DbErr> {
-    if conn.get_database_backend() != sea_orm::DbBackend::Postgres || reservation_ids.is_empty() {
+    if conn.get_database_backend() != sea_orm::DbBackend::Postgres {
         return Ok(());
     }
     // Ids are integers: written into the text, they need no parameters.
     let list = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let (reservations, stores) = (list(reservation_ids), list(store_ids));
-    let statements = [
-        format!("SELECT id FROM reservations WHERE id IN ({reservations}) ORDER BY id FOR UPDATE"),
-        format!(
-            "SELECT s.store_id FROM stock_levels s WHERE (s.store_id, s.article_id) IN (\
-             SELECT r.store_id, l.article_id FROM reservation_lines l \
-             JOIN reservations r ON r.id = l.reservation_id WHERE r.id IN ({reservations})) \
-             ORDER BY s.store_id, s.article_id FOR UPDATE OF s"
-        ),
-        format!("SELECT id FROM stores WHERE id IN ({stores}) ORDER BY id FOR UPDATE"),
-    ];
-    for sql in statements {
-        conn.execute_unprepared(&sql).await?;
+    let mut stock_of = Vec::new();
+    if !reservation_ids.is_empty() {
+        stock_of.push(format!(
+            "(s.store_id, s.article_id) IN (SELECT r.store_id, l.article_id \
+             FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id \
+             WHERE r.id IN ({}))",
+            list(reservation_ids)
+        ));
+        conn.execute_unprepared(&format!(
+            "SELECT id FROM reservations WHERE id IN ({}) ORDER BY id FOR UPDATE",
+            list(reservation_ids)
+        ))
+        .await?;
+    }
+    if !more_stock.is_empty() {
+        let pairs: Vec<String> = more_stock
+            .iter()
+            .map(|(store, article)| format!("({store},{article})"))
+            .collect();
+        stock_of.push(format!(
+            "(s.store_id, s.article_id) IN ({})",
+            pairs.join(",")
+        ));
+    }
+    if !stock_of.is_empty() {
+        conn.execute_unprepared(&format!(
+            "SELECT s.store_id FROM stock_levels s WHERE {} \
+             ORDER BY s.store_id, s.article_id FOR UPDATE OF s",
+            stock_of.join(" OR ")
+        ))
+        .await?;
+    }
+    if !store_ids.is_empty() {
+        conn.execute_unprepared(&format!(
+            "SELECT id FROM stores WHERE id IN ({}) ORDER BY id FOR UPDATE",
+            list(store_ids)
+        ))
+        .await?;
     }
     Ok(())
 }
