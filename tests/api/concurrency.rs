@@ -2,7 +2,21 @@
 
 use futures_util::future::join_all;
 use serde_json::json;
-use storehub_tests::{identified, reservation_body, spawn_app};
+use storehub_tests::{Answer, identified, reservation_body, spawn_app};
+
+/// Every answer is a 200 or a 201; otherwise shows the first that is not.
+fn assert_all_succeeded<'a>(answers: impl IntoIterator<Item = &'a Answer>) {
+    let failed: Vec<_> = answers
+        .into_iter()
+        .filter(|a| a.status != 200 && a.status != 201)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+}
 
 #[actix_web::test]
 async fn two_hundred_concurrent_creates_for_ten_units() {
@@ -131,17 +145,7 @@ async fn two_line_reservations_in_both_orders_never_deadlock() {
         async move { app.reserve(&body, None).await }
     });
     let (cancelled, created) = tokio::join!(join_all(cancels), join_all(creates));
-    let failed: Vec<_> = cancelled
-        .iter()
-        .chain(&created)
-        .filter(|a| a.status != 200 && a.status != 201)
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} failed: {:?}",
-        failed.len(),
-        failed.first()
-    );
+    assert_all_succeeded(cancelled.iter().chain(&created));
     assert_eq!(app.stock_of("PAR01", "SKU1").await, (1_000, 40, 960));
     assert_eq!(app.stock_of("PAR01", "SKU2").await, (1_000, 40, 960));
     app.assert_stock_invariant().await;
@@ -198,17 +202,7 @@ async fn hand_overs_adding_articles_and_creates_never_deadlock() {
     let (collected, created) = tokio::time::timeout(std::time::Duration::from_secs(40), race)
         .await
         .expect("hand-overs and creates stopped moving: a deadlock");
-    let failed: Vec<_> = collected
-        .iter()
-        .chain(&created)
-        .filter(|a| a.status != 200 && a.status != 201)
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} failed: {:?}",
-        failed.len(),
-        failed.first()
-    );
+    assert_all_succeeded(collected.iter().chain(&created));
     // Each hand-over sold its reserved unit and one more of each article.
     assert_eq!(app.stock_of("PAR01", "SKU1").await, (880, 300, 580));
     assert_eq!(app.stock_of("PAR01", "SKU2").await, (940, 300, 640));
