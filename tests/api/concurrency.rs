@@ -209,6 +209,56 @@ async fn hand_overs_adding_articles_and_creates_never_deadlock() {
     app.assert_stock_invariant().await;
 }
 
+/// Stock counts race creates of the same articles. A count reads what is
+/// held, decides (fits, or cancels the newest), then writes the new count;
+/// a create that held stock in between must not end up above the count.
+/// Half the counts name the two articles in one order, half in the other.
+#[actix_web::test]
+async fn stock_counts_racing_creates_never_oversell_or_deadlock() {
+    let app = storehub_tests::spawn_app_where_deadlocks_hang().await;
+    app.shop_with_stock(1_000).await;
+    app.seed_article("SKU2", true).await;
+    assert_eq!(app.set_stock("PAR01", "SKU2", 1_000).await.status, 200);
+    app.settings(json!({"max_lines_per_reservation": 2})).await;
+    let counts = (0..30).map(|n| {
+        let app = &app;
+        let mut body = vec![
+            json!({"sku": "SKU1", "on_hand": 100}),
+            json!({"sku": "SKU2", "on_hand": 100}),
+        ];
+        if n % 2 == 1 {
+            body.reverse();
+        }
+        async move { app.put("/api/v1/stores/PAR01/stock", &json!(body)).await }
+    });
+    let creates = (0..200).map(|n| {
+        let app = &app;
+        let body = json!({
+            "store": "PAR01",
+            "customer": identified(&format!("count{n}")),
+            "lines": [{"sku": "SKU1", "quantity": 1}, {"sku": "SKU2", "quantity": 1}],
+            "accept_terms": true
+        });
+        async move { app.reserve(&body, None).await }
+    });
+    let race = async { tokio::join!(join_all(counts), join_all(creates)) };
+    let (counted, created) = tokio::time::timeout(std::time::Duration::from_secs(40), race)
+        .await
+        .expect("stock counts and creates stopped moving: a deadlock");
+    assert_all_succeeded(&counted);
+    let refused: Vec<_> = created
+        .iter()
+        .filter(|a| a.status != 201 && a.error() != "out_of_stock")
+        .collect();
+    assert!(refused.is_empty(), "{:?}", refused.first());
+    for sku in ["SKU1", "SKU2"] {
+        let (on_hand, held, _) = app.stock_of("PAR01", sku).await;
+        assert_eq!(on_hand, 100, "{sku}");
+        assert!(held <= on_hand, "{sku}: {held} held of {on_hand}");
+    }
+    app.assert_stock_invariant().await;
+}
+
 /// A real deadlock on PostgreSQL: two transactions take two rows in
 /// opposite orders. The one PostgreSQL aborts is seen as a lock conflict,
 /// and the retry helper runs it again to success. (SQLite has one writer

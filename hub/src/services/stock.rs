@@ -69,12 +69,23 @@ pub async fn put_counts(
     let store = db::stores::find_by_code(&*tx, store_code)
         .await?
         .ok_or_else(|| unknown_store(store_code))?;
-    let mut auto_cancelled = Vec::new();
-    let mut events = Vec::new();
+    let mut lines = Vec::with_capacity(counts.len());
     for count in &counts {
         let article = db::articles::find_by_sku(&*tx, &count.sku)
             .await?
             .ok_or_else(|| unknown_sku(&count.sku))?;
+        lines.push((article, count));
+    }
+    // Locked before reading what they hold, so a create cannot hold more
+    // between that read and the new count; by article id, as every writer
+    // takes stock. (A reservation the count cancels is locked after its
+    // stock, against the usual order: rare, and retried on a deadlock.)
+    lines.sort_by_key(|(article, _)| article.id);
+    let stock: Vec<(i64, i64)> = lines.iter().map(|(a, _)| (store.id, a.id)).collect();
+    db::reservations::lock_in_order(&*tx, &[], &stock, &[]).await?;
+    let mut auto_cancelled = Vec::new();
+    let mut events = Vec::new();
+    for (article, count) in lines {
         let open = db::reservations::open_holding_article(&*tx, store.id, article.id).await?;
         let holds: Vec<Hold<usize>> = open
             .iter()
