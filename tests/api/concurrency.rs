@@ -4,6 +4,23 @@ use futures_util::future::join_all;
 use serde_json::json;
 use storehub_tests::{Answer, identified, reservation_body, spawn_app};
 
+/// Store PAR01 with 1,000 each of SKU1 and SKU2, two lines allowed.
+async fn two_articles_in_stock(app: &storehub_tests::TestApp) {
+    app.shop_with_stock(1_000).await;
+    app.seed_article("SKU2", true).await;
+    assert_eq!(app.set_stock("PAR01", "SKU2", 1_000).await.status, 200);
+    app.settings(json!({"max_lines_per_reservation": 2})).await;
+}
+
+/// One line per article, SKU1 first or (`reversed`) SKU2 first.
+fn one_of_each(reversed: bool, line: impl Fn(&str) -> serde_json::Value) -> Vec<serde_json::Value> {
+    let mut lines = vec![line("SKU1"), line("SKU2")];
+    if reversed {
+        lines.reverse();
+    }
+    lines
+}
+
 /// Every answer is a 200 or a 201; otherwise shows the first that is not.
 fn assert_all_succeeded<'a>(answers: impl IntoIterator<Item = &'a Answer>) {
     let failed: Vec<_> = answers
@@ -106,22 +123,12 @@ async fn per_store_event_numbers_have_no_gaps_under_concurrency() {
 #[actix_web::test]
 async fn two_line_reservations_in_both_orders_never_deadlock() {
     let app = spawn_app().await;
-    app.shop_with_stock(1_000).await;
-    app.seed_article("SKU2", true).await;
-    assert_eq!(app.set_stock("PAR01", "SKU2", 1_000).await.status, 200);
-    app.settings(json!({"max_lines_per_reservation": 2})).await;
+    two_articles_in_stock(&app).await;
     let body = |i: usize| {
-        let mut lines = vec![
-            json!({"sku": "SKU1", "quantity": 1}),
-            json!({"sku": "SKU2", "quantity": 1}),
-        ];
-        if i % 2 == 1 {
-            lines.reverse();
-        }
         json!({
             "store": "PAR01",
             "customer": identified(&format!("both{i}")),
-            "lines": lines,
+            "lines": one_of_each(i % 2 == 1, |sku| json!({"sku": sku, "quantity": 1})),
             "accept_terms": true
         })
     };
@@ -155,15 +162,12 @@ async fn two_line_reservations_in_both_orders_never_deadlock() {
 /// other and creates of the same two articles. On PostgreSQL a hand-over
 /// that took the added articles' stock in the order given held one while
 /// it waited for the other, which another hand-over (or a create) held
-/// while it waited for the first. PostgreSQL is told to wait a minute before it breaks a
-/// deadlock, so a deadlock would show as this test hanging past its bound.
+/// while it waited for the first. PostgreSQL is told to wait a minute
+/// before it breaks a deadlock, so a deadlock shows as a hang.
 #[actix_web::test]
 async fn hand_overs_adding_articles_and_creates_never_deadlock() {
     let app = storehub_tests::spawn_app_where_deadlocks_hang().await;
-    app.shop_with_stock(1_000).await;
-    app.seed_article("SKU2", true).await;
-    assert_eq!(app.set_stock("PAR01", "SKU2", 1_000).await.status, 200);
-    app.settings(json!({"max_lines_per_reservation": 2})).await;
+    two_articles_in_stock(&app).await;
     let mut aside = Vec::new();
     for n in 0..60 {
         let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("aside{n}")));
@@ -175,13 +179,7 @@ async fn hand_overs_adding_articles_and_creates_never_deadlock() {
 
     let collects = aside.iter().enumerate().map(|(n, number)| {
         let app = &app;
-        let mut lines = vec![
-            json!({"sku": "SKU1", "quantity": 1}),
-            json!({"sku": "SKU2", "quantity": 1}),
-        ];
-        if n % 2 == 1 {
-            lines.reverse();
-        }
+        let lines = one_of_each(n % 2 == 1, |sku| json!({"sku": sku, "quantity": 1}));
         async move {
             let added = json!({ "add_lines": lines });
             app.post(&format!("/api/v1/reservations/{number}/collect"), &added)
@@ -193,7 +191,7 @@ async fn hand_overs_adding_articles_and_creates_never_deadlock() {
         let body = json!({
             "store": "PAR01",
             "customer": identified(&format!("rush{n}")),
-            "lines": [{"sku": "SKU1", "quantity": 1}, {"sku": "SKU2", "quantity": 1}],
+            "lines": one_of_each(false, |sku| json!({"sku": sku, "quantity": 1})),
             "accept_terms": true
         });
         async move { app.reserve(&body, None).await }
@@ -216,19 +214,10 @@ async fn hand_overs_adding_articles_and_creates_never_deadlock() {
 #[actix_web::test]
 async fn stock_counts_racing_creates_never_oversell_or_deadlock() {
     let app = storehub_tests::spawn_app_where_deadlocks_hang().await;
-    app.shop_with_stock(1_000).await;
-    app.seed_article("SKU2", true).await;
-    assert_eq!(app.set_stock("PAR01", "SKU2", 1_000).await.status, 200);
-    app.settings(json!({"max_lines_per_reservation": 2})).await;
+    two_articles_in_stock(&app).await;
     let counts = (0..30).map(|n| {
         let app = &app;
-        let mut body = vec![
-            json!({"sku": "SKU1", "on_hand": 100}),
-            json!({"sku": "SKU2", "on_hand": 100}),
-        ];
-        if n % 2 == 1 {
-            body.reverse();
-        }
+        let body = one_of_each(n % 2 == 1, |sku| json!({"sku": sku, "on_hand": 100}));
         async move { app.put("/api/v1/stores/PAR01/stock", &json!(body)).await }
     });
     let creates = (0..200).map(|n| {
@@ -236,7 +225,7 @@ async fn stock_counts_racing_creates_never_oversell_or_deadlock() {
         let body = json!({
             "store": "PAR01",
             "customer": identified(&format!("count{n}")),
-            "lines": [{"sku": "SKU1", "quantity": 1}, {"sku": "SKU2", "quantity": 1}],
+            "lines": one_of_each(false, |sku| json!({"sku": sku, "quantity": 1})),
             "accept_terms": true
         });
         async move { app.reserve(&body, None).await }
