@@ -2,7 +2,10 @@
 
 use futures_util::future::join_all;
 use serde_json::json;
-use storehub_tests::{Answer, identified, reservation_body, spawn_app};
+use storehub_tests::{
+    Answer, identified, reservation_body, spawn_app, spawn_app_where_deadlocks_hang,
+    without_deadlock,
+};
 
 /// Store PAR01 with 1,000 each of SKU1 and SKU2, two lines allowed.
 async fn two_articles_in_stock(app: &storehub_tests::TestApp) {
@@ -166,7 +169,7 @@ async fn two_line_reservations_in_both_orders_never_deadlock() {
 /// before it breaks a deadlock, so a deadlock shows as a hang.
 #[actix_web::test]
 async fn hand_overs_adding_articles_and_creates_never_deadlock() {
-    let app = storehub_tests::spawn_app_where_deadlocks_hang().await;
+    let app = spawn_app_where_deadlocks_hang().await;
     two_articles_in_stock(&app).await;
     let mut aside = Vec::new();
     for n in 0..60 {
@@ -197,9 +200,7 @@ async fn hand_overs_adding_articles_and_creates_never_deadlock() {
         async move { app.reserve(&body, None).await }
     });
     let race = async { tokio::join!(join_all(collects), join_all(creates)) };
-    let (collected, created) = tokio::time::timeout(std::time::Duration::from_secs(40), race)
-        .await
-        .expect("hand-overs and creates stopped moving: a deadlock");
+    let (collected, created) = without_deadlock("hand-overs and creates", race).await;
     assert_all_succeeded(collected.iter().chain(&created));
     // Each hand-over sold its reserved unit and one more of each article.
     assert_eq!(app.stock_of("PAR01", "SKU1").await, (880, 300, 580));
@@ -213,7 +214,7 @@ async fn hand_overs_adding_articles_and_creates_never_deadlock() {
 /// Half the counts name the two articles in one order, half in the other.
 #[actix_web::test]
 async fn stock_counts_racing_creates_never_oversell_or_deadlock() {
-    let app = storehub_tests::spawn_app_where_deadlocks_hang().await;
+    let app = spawn_app_where_deadlocks_hang().await;
     two_articles_in_stock(&app).await;
     let counts = (0..30).map(|n| {
         let app = &app;
@@ -231,9 +232,7 @@ async fn stock_counts_racing_creates_never_oversell_or_deadlock() {
         async move { app.reserve(&body, None).await }
     });
     let race = async { tokio::join!(join_all(counts), join_all(creates)) };
-    let (counted, created) = tokio::time::timeout(std::time::Duration::from_secs(40), race)
-        .await
-        .expect("stock counts and creates stopped moving: a deadlock");
+    let (counted, created) = without_deadlock("stock counts and creates", race).await;
     assert_all_succeeded(&counted);
     let refused: Vec<_> = created
         .iter()

@@ -160,6 +160,16 @@ pub async fn spawn_app_where_deadlocks_hang() -> TestApp {
     spawn_app_on(url, TestClock::new(wednesday_morning())).await
 }
 
+/// Runs `race` on an app from [`spawn_app_where_deadlocks_hang`]: a
+/// deadlock there lasts a minute, so work still running after 40 s fails
+/// the test as one.
+pub async fn without_deadlock<F: std::future::Future>(what: &str, race: F) -> F::Output {
+    match tokio::time::timeout(std::time::Duration::from_secs(40), race).await {
+        Ok(done) => done,
+        Err(_) => panic!("{what} stopped moving: a deadlock"),
+    }
+}
+
 /// Starts a hub on an existing database (a "restart").
 pub async fn spawn_app_on(database_url: String, clock: TestClock) -> TestApp {
     start(database_url, clock, Box::new(|_| {})).await
