@@ -247,6 +247,48 @@ async fn stock_counts_racing_creates_never_oversell_or_deadlock() {
     app.assert_stock_invariant().await;
 }
 
+/// A stock count down to nothing races staff rejecting the reservations it
+/// cancels, round after round. A reject takes its reservation, then its
+/// stock; a count that took the stock, then each reservation it cancelled,
+/// deadlocked with it on PostgreSQL.
+#[actix_web::test]
+async fn counts_cancelling_reservations_and_rejects_never_deadlock() {
+    let app = spawn_app_where_deadlocks_hang().await;
+    app.shop_with_stock(1_000).await;
+    for round in 0..15 {
+        let mut numbers = Vec::new();
+        for n in 0..10 {
+            let customer = identified(&format!("round{round}-{n}"));
+            let body = reservation_body("PAR01", "SKU1", 1, customer);
+            numbers.push(app.reserve_number(&body).await);
+        }
+        // Newest first, as the count cancels them.
+        let reason = json!({"reason": "not found on the shelf"});
+        let paths: Vec<String> = numbers
+            .iter()
+            .rev()
+            .map(|number| format!("/api/v1/reservations/{number}/reject"))
+            .collect();
+        let rejects = paths.iter().map(|path| app.post(path, &reason));
+        let nothing_left = json!([{"sku": "SKU1", "on_hand": 0}]);
+        let count = app.put("/api/v1/stores/PAR01/stock", &nothing_left);
+        let race = async { tokio::join!(join_all(rejects), count) };
+        let (rejected, counted) = without_deadlock("a count and rejects", race).await;
+        assert_all_succeeded([&counted]);
+        let lost = rejected
+            .iter()
+            .filter(|a| a.status != 200 && a.error() != "reservation_already_handled");
+        assert_eq!(lost.count(), 0, "round {round}");
+        assert_eq!(
+            app.stock_of("PAR01", "SKU1").await,
+            (0, 0, 0),
+            "round {round}"
+        );
+        assert_eq!(app.set_stock("PAR01", "SKU1", 1_000).await.status, 200);
+    }
+    app.assert_stock_invariant().await;
+}
+
 /// A real deadlock on PostgreSQL: two transactions take two rows in
 /// opposite orders. The one PostgreSQL aborts is seen as a lock conflict,
 /// and the retry helper runs it again to success. (SQLite has one writer

@@ -1,5 +1,7 @@
 //! Stock counts from the till and availability for product pages.
 
+use schema::entities::{article, reservation, store};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -65,38 +67,20 @@ pub async fn put_counts(
         }
     }
     let now = ctx.clock.now();
+    // Every writer takes reservations before their stock. Which ones the
+    // counts cancel is first seen outside the writer's turn, so they can be
+    // locked in that order; the plan is then made again under the locks.
+    let foreseen = plan_counts(ctx.db.conn(), store_code, &counts).await?;
     let tx = ctx.db.write().await?;
-    let store = db::stores::find_by_code(&*tx, store_code)
-        .await?
-        .ok_or_else(|| unknown_store(store_code))?;
-    let mut lines = Vec::with_capacity(counts.len());
-    for count in &counts {
-        let article = db::articles::find_by_sku(&*tx, &count.sku)
-            .await?
-            .ok_or_else(|| unknown_sku(&count.sku))?;
-        lines.push((article, count));
-    }
-    // Locked before reading what they hold, so a create cannot hold more
-    // between that read and the new count; by article id, as every writer
-    // takes stock. (A reservation the count cancels is locked after its
-    // stock, against the usual order: rare, and retried on a deadlock.)
-    lines.sort_by_key(|(article, _)| article.id);
-    let stock: Vec<(i64, i64)> = lines.iter().map(|(a, _)| (store.id, a.id)).collect();
-    db::reservations::lock_in_order(&*tx, &[], &stock, &[]).await?;
+    db::reservations::lock_in_order(&*tx, &foreseen.cancelled_ids(), &foreseen.stock_rows(), &[])
+        .await?;
+    // A reservation that started holding since that first look is locked
+    // only when it is ended, after its stock: rare, and retried on a deadlock.
+    let CountPlan { store, lines } = plan_counts(&*tx, store_code, &counts).await?;
     let mut auto_cancelled = Vec::new();
     let mut events = Vec::new();
-    for (article, count) in lines {
-        let open = db::reservations::open_holding_article(&*tx, store.id, article.id).await?;
-        let holds: Vec<Hold<usize>> = open
-            .iter()
-            .enumerate()
-            .map(|(index, (r, quantity))| Hold {
-                reservation: index,
-                quantity: *quantity,
-                set_aside: r.state == State::SetAside.as_str(),
-            })
-            .collect();
-        match plan_stock_drop(count.on_hand, &holds) {
+    for (article, count, plan) in lines {
+        match plan {
             StockDropPlan::Fits => {}
             StockDropPlan::BelowSetAside { set_aside } => {
                 return Err(ApiError::refused(
@@ -107,17 +91,16 @@ pub async fn put_counts(
                     ),
                 ));
             }
-            StockDropPlan::AutoCancel(indexes) => {
-                for index in indexes {
-                    let (reservation, _) = &open[index];
+            StockDropPlan::AutoCancel(reservations) => {
+                for reservation in reservations {
                     let ending = Ending {
                         action: Action::AutoCancel,
                         actor: EventActor::system(),
                         reason: Some("stock_gone".into()),
                         data: json!({ "reason": "stock_gone", "sku": count.sku, "on_hand": count.on_hand }),
                     };
-                    events.push(end(ctx, &*tx, reservation, ending, now).await?);
-                    auto_cancelled.push(reservation.number.clone());
+                    events.push(end(ctx, &*tx, &reservation, ending, now).await?);
+                    auto_cancelled.push(reservation.number);
                 }
             }
         }
@@ -136,6 +119,75 @@ pub async fn put_counts(
         updated: counts.len(),
         auto_cancelled,
     })
+}
+
+/// What a set of counts would do to one store, article by article (sorted
+/// by article id, the order every writer takes stock in).
+struct CountPlan<'a> {
+    store: store::Model,
+    lines: Vec<(
+        article::Model,
+        &'a StockCount,
+        StockDropPlan<reservation::Model>,
+    )>,
+}
+
+impl CountPlan<'_> {
+    fn cancelled_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .lines
+            .iter()
+            .flat_map(|(_, _, plan)| match plan {
+                StockDropPlan::AutoCancel(reservations) => {
+                    reservations.iter().map(|r| r.id).collect()
+                }
+                _ => Vec::new(),
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    fn stock_rows(&self) -> Vec<(i64, i64)> {
+        self.lines
+            .iter()
+            .map(|(article, _, _)| (self.store.id, article.id))
+            .collect()
+    }
+}
+
+async fn plan_counts<'a>(
+    conn: &impl ConnectionTrait,
+    store_code: &str,
+    counts: &'a [StockCount],
+) -> Result<CountPlan<'a>, ApiError> {
+    let store = db::stores::find_by_code(conn, store_code)
+        .await?
+        .ok_or_else(|| unknown_store(store_code))?;
+    let mut articles = Vec::with_capacity(counts.len());
+    for count in counts {
+        let article = db::articles::find_by_sku(conn, &count.sku)
+            .await?
+            .ok_or_else(|| unknown_sku(&count.sku))?;
+        articles.push((article, count));
+    }
+    articles.sort_by_key(|(article, _)| article.id);
+    let mut lines = Vec::with_capacity(articles.len());
+    for (article, count) in articles {
+        let open = db::reservations::open_holding_article(conn, store.id, article.id).await?;
+        let holds: Vec<Hold<reservation::Model>> = open
+            .into_iter()
+            .map(|(r, quantity)| Hold {
+                set_aside: r.state == State::SetAside.as_str(),
+                reservation: r,
+                quantity,
+            })
+            .collect();
+        let plan = plan_stock_drop(count.on_hand, &holds);
+        lines.push((article, count, plan));
+    }
+    Ok(CountPlan { store, lines })
 }
 
 pub async fn store_levels(ctx: &AppContext, store_code: &str) -> Result<Vec<StockLine>, ApiError> {
