@@ -24,6 +24,16 @@ fn one_of_each(reversed: bool, line: impl Fn(&str) -> serde_json::Value) -> Vec<
     lines
 }
 
+/// A reservation of one of each article at PAR01 for `customer`.
+fn two_line_body(customer: &str, reversed: bool) -> serde_json::Value {
+    json!({
+        "store": "PAR01",
+        "customer": identified(customer),
+        "lines": one_of_each(reversed, |sku| json!({"sku": sku, "quantity": 1})),
+        "accept_terms": true
+    })
+}
+
 /// Every answer is a 200 or a 201; otherwise shows the first that is not.
 fn assert_all_succeeded<'a>(answers: impl IntoIterator<Item = &'a Answer>) {
     let failed: Vec<_> = answers
@@ -127,14 +137,7 @@ async fn per_store_event_numbers_have_no_gaps_under_concurrency() {
 async fn two_line_reservations_in_both_orders_never_deadlock() {
     let app = spawn_app().await;
     two_articles_in_stock(&app).await;
-    let body = |i: usize| {
-        json!({
-            "store": "PAR01",
-            "customer": identified(&format!("both{i}")),
-            "lines": one_of_each(i % 2 == 1, |sku| json!({"sku": sku, "quantity": 1})),
-            "accept_terms": true
-        })
-    };
+    let body = |i: usize| two_line_body(&format!("both{i}"), i % 2 == 1);
     let first: Vec<String> = join_all((0..40).map(|i| {
         let app = &app;
         let body = body(i);
@@ -191,12 +194,7 @@ async fn hand_overs_adding_articles_and_creates_never_deadlock() {
     });
     let creates = (0..300).map(|n| {
         let app = &app;
-        let body = json!({
-            "store": "PAR01",
-            "customer": identified(&format!("rush{n}")),
-            "lines": one_of_each(false, |sku| json!({"sku": sku, "quantity": 1})),
-            "accept_terms": true
-        });
+        let body = two_line_body(&format!("rush{n}"), false);
         async move { app.reserve(&body, None).await }
     });
     let race = async { tokio::join!(join_all(collects), join_all(creates)) };
@@ -223,12 +221,7 @@ async fn stock_counts_racing_creates_never_oversell_or_deadlock() {
     });
     let creates = (0..200).map(|n| {
         let app = &app;
-        let body = json!({
-            "store": "PAR01",
-            "customer": identified(&format!("count{n}")),
-            "lines": one_of_each(false, |sku| json!({"sku": sku, "quantity": 1})),
-            "accept_terms": true
-        });
+        let body = two_line_body(&format!("count{n}"), false);
         async move { app.reserve(&body, None).await }
     });
     let race = async { tokio::join!(join_all(counts), join_all(creates)) };

@@ -1,7 +1,7 @@
 //! Stock counts from the till and availability for product pages.
 
 use schema::entities::{article, reservation, store};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbBackend};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -67,13 +67,21 @@ pub async fn put_counts(
         }
     }
     let now = ctx.clock.now();
-    // Every writer takes reservations before their stock. Which ones the
-    // counts cancel is first seen outside the writer's turn, so they can be
-    // locked in that order; the plan is then made again under the locks.
-    let foreseen = plan_counts(ctx.db.conn(), store_code, &counts).await?;
+    // Every writer takes reservations before their stock. On PostgreSQL,
+    // which ones the counts cancel is first seen outside the writer's turn,
+    // so they can be locked in that order; the plan is then made again
+    // under the locks. (SQLite has one writer and locks no rows: no need.)
+    let conn = ctx.db.conn();
+    let foreseen = if conn.get_database_backend() == DbBackend::Postgres {
+        Some(plan_counts(conn, store_code, &counts).await?)
+    } else {
+        None
+    };
     let tx = ctx.db.write().await?;
-    db::reservations::lock_in_order(&*tx, &foreseen.cancelled_ids(), &foreseen.stock_rows(), &[])
-        .await?;
+    if let Some(foreseen) = &foreseen {
+        let (cancelled, stock) = (foreseen.cancelled_ids(), foreseen.stock_rows());
+        db::reservations::lock_in_order(&*tx, &cancelled, &stock, &[]).await?;
+    }
     // A reservation that started holding since that first look is locked
     // only when it is ended, after its stock: rare, and retried on a deadlock.
     let CountPlan { store, lines } = plan_counts(&*tx, store_code, &counts).await?;
