@@ -121,6 +121,11 @@ fn pool_options(url: &str, max_connections: u32, log_sql: bool) -> ConnectOption
     options
         .max_connections(max_connections.max(1))
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings a connection on every checkout by default: one more
+        // round trip per read (to SQLite's worker thread, or to PostgreSQL).
+        // One used within the last second is taken as alive, as HikariCP
+        // does; one idle longer (perhaps cut by a restart) is still tested.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         .sqlx_logging(log_sql)
         .map_sqlx_sqlite_opts(|opts| {
             // WAL is set once by `connect`: it persists in the file, and

@@ -142,3 +142,45 @@ async fn malformed_and_oversized_bodies_get_clear_errors() {
     assert_eq!(nowhere.status, 404);
     assert_eq!(nowhere.error(), "not_found");
 }
+
+/// PostgreSQL can drop the hub's connections (a restart, an idle timeout
+/// in a proxy). The pool skips its ping for a connection used within the
+/// last second, so one idle for longer must still be tested, and replaced,
+/// before a request uses it. (On SQLite the connections are the hub's own
+/// files: nothing drops them, and the test has nothing to check.)
+#[actix_web::test]
+async fn connections_postgres_dropped_are_replaced_before_use() {
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    use storehub_tests::{identified, reservation_body};
+    if !storehub_tests::on_postgres() {
+        return;
+    }
+    // Nothing in the background may touch (and so weed out) the dropped
+    // connections before the requests do.
+    let app = storehub_tests::spawn_app_with(|settings| settings.delivery.poll_ms = 600_000).await;
+    app.shop_with_stock(10).await;
+    let first = reservation_body("PAR01", "SKU1", 1, identified("before"));
+    assert_eq!(app.reserve(&first, None).await.status, 201);
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+
+    let killer = Database::connect(&app.database_url).await.unwrap();
+    let killed = killer
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert!(killed >= 1, "the hub had no connection to drop");
+
+    for shopper in 0..4 {
+        let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("after-{shopper}")));
+        let created = app.reserve(&body, None).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+    }
+    assert_eq!(app.stock_of("PAR01", "SKU1").await, (10, 5, 5));
+}

@@ -20,25 +20,28 @@ pub mod tracking;
 use actix_web::web;
 
 /// Mounts every route.
+///
+/// The router tries routes in this order and runs a regex for each one with
+/// a parameter: the API, and its busiest route (creates), go first.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(service::configure)
-        .configure(openapi::configure)
-        .configure(tracking::configure_pages)
-        .configure(actions::configure)
-        .configure(app::configure)
-        .service(
-            web::scope("/api/v1")
-                .configure(api_keys::configure)
-                .configure(board::configure)
-                .configure(devices::configure)
-                .configure(notifications::configure)
-                .configure(alert_lists::configure)
-                .configure(staff::configure)
-                .configure(stores::configure)
-                .configure(articles::configure)
-                .configure(settings::configure)
-                .configure(reservations::configure)
-                .configure(tracking::configure_api)
-                .configure(realtime::configure),
-        );
+    cfg.service(
+        web::scope("/api/v1")
+            .configure(reservations::configure)
+            .configure(api_keys::configure)
+            .configure(board::configure)
+            .configure(devices::configure)
+            .configure(notifications::configure)
+            .configure(alert_lists::configure)
+            .configure(staff::configure)
+            .configure(stores::configure)
+            .configure(articles::configure)
+            .configure(settings::configure)
+            .configure(tracking::configure_api)
+            .configure(realtime::configure),
+    )
+    .configure(service::configure)
+    .configure(openapi::configure)
+    .configure(tracking::configure_pages)
+    .configure(actions::configure)
+    .configure(app::configure);
 }
