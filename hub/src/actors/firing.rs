@@ -8,7 +8,7 @@
 //! every reminder. A batch pays them once. One batch runs at a time; what
 //! falls due meanwhile waits for the next, so a busy hub batches more.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -40,9 +40,59 @@ struct Queued {
     senders: Vec<oneshot::Sender<Fired>>,
 }
 
+/// What waits for the next batch, taken in the order it came, so the
+/// longest due go first.
+///
+/// Taken in a hash map's own order, a batch picked ids at random across a
+/// backlog: some reservations waited without bound, and the rows a batch
+/// moved lay on scattered pages, so a hub once behind fell further behind
+/// (BENCHMARKS.md, Timers).
+#[derive(Default)]
+struct Backlog {
+    queued: HashMap<i64, Queued>,
+    /// The keys of `queued`, each once, oldest first.
+    arrival: VecDeque<i64>,
+}
+
+impl Backlog {
+    /// Adds an asker for `id`; a second asker for a queued id keeps its place.
+    fn push(&mut self, id: i64, hint: Option<TimerHint>, sender: oneshot::Sender<Fired>) {
+        let arrival = &mut self.arrival;
+        let queued = self.queued.entry(id).or_insert_with(|| {
+            arrival.push_back(id);
+            Queued {
+                hint,
+                senders: Vec::new(),
+            }
+        });
+        // Two askers with different hints: read the row rather than guess.
+        if queued.hint != hint {
+            queued.hint = None;
+        }
+        queued.senders.push(sender);
+    }
+
+    /// Takes up to `most` ids, oldest first.
+    fn take(&mut self, most: usize) -> Vec<(i64, Queued)> {
+        let mut taken = Vec::with_capacity(most.min(self.queued.len()));
+        while taken.len() < most
+            && let Some(id) = self.arrival.pop_front()
+        {
+            if let Some(queued) = self.queued.remove(&id) {
+                taken.push((id, queued));
+            }
+        }
+        taken
+    }
+
+    fn is_empty(&self) -> bool {
+        self.queued.is_empty()
+    }
+}
+
 pub struct FiringQueue {
     app: AppContext,
-    queued: HashMap<i64, Queued>,
+    backlog: Backlog,
     /// A batch is running, or one is about to start.
     busy: bool,
 }
@@ -51,27 +101,24 @@ impl FiringQueue {
     pub fn new(app: AppContext) -> Self {
         Self {
             app,
-            queued: HashMap::new(),
+            backlog: Backlog::default(),
             busy: false,
         }
     }
 
     /// Starts the next batch with what is queued.
     fn run_batch(&mut self, ctx: &mut Context<Self>) {
-        if self.queued.is_empty() {
+        if self.backlog.is_empty() {
             self.busy = false;
             return;
         }
         self.busy = true;
-        let ids: Vec<i64> = self.queued.keys().take(MAX_BATCH).copied().collect();
-        let mut requests = Vec::with_capacity(ids.len());
-        let mut waiting = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(Queued { hint, senders }) = self.queued.remove(&id) {
-                requests.push((id, hint));
-                waiting.push((id, senders));
-            }
-        }
+        let (requests, waiting): (Vec<_>, Vec<_>) = self
+            .backlog
+            .take(MAX_BATCH)
+            .into_iter()
+            .map(|(id, Queued { hint, senders })| ((id, hint), (id, senders)))
+            .unzip();
         let app = self.app.clone();
         let work = async move {
             metrics::histogram!("storehub_timer_batch_size").record(requests.len() as f64);
@@ -136,15 +183,7 @@ impl Handler<Fire> for FiringQueue {
 
     fn handle(&mut self, Fire { id, hint }: Fire, ctx: &mut Context<Self>) -> Self::Result {
         let (sender, receiver) = oneshot::channel();
-        let queued = self.queued.entry(id).or_insert(Queued {
-            hint,
-            senders: Vec::new(),
-        });
-        // Two askers with different hints: read the row rather than guess.
-        if queued.hint != hint {
-            queued.hint = None;
-        }
-        queued.senders.push(sender);
+        self.backlog.push(id, hint, sender);
         if !self.busy {
             self.busy = true;
             ctx.run_later(GATHER, |queue, ctx| queue.run_batch(ctx));
@@ -156,5 +195,52 @@ impl Handler<Fire> for FiringQueue {
                 )))
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asker() -> oneshot::Sender<Fired> {
+        oneshot::channel().0
+    }
+
+    #[test]
+    fn a_backlog_is_taken_oldest_first_and_an_id_asked_twice_keeps_its_place() {
+        let mut backlog = Backlog::default();
+        // More than a batch, in an order no hash map keeps.
+        let ids: Vec<i64> = (0..1_500).map(|n| (n * 7_919) % 1_500).collect();
+        for id in &ids {
+            backlog.push(*id, None, asker());
+        }
+        backlog.push(ids[3], None, asker());
+
+        let first = backlog.take(MAX_BATCH);
+        let first_ids: Vec<i64> = first.iter().map(|(id, _)| *id).collect();
+        assert_eq!(first_ids, ids[..MAX_BATCH]);
+        assert_eq!(first[3].1.senders.len(), 2);
+        let rest: Vec<i64> = backlog.take(usize::MAX).iter().map(|(id, _)| *id).collect();
+        assert_eq!(rest, ids[MAX_BATCH..]);
+        assert!(backlog.is_empty());
+    }
+
+    #[test]
+    fn askers_with_different_hints_leave_the_row_to_be_read() {
+        let at = chrono::Utc::now();
+        let hint = |minutes| {
+            Some(TimerHint {
+                timer: crate::domain::timers::Timer::Reminder,
+                at: at + chrono::Duration::minutes(minutes),
+                store_id: 1,
+            })
+        };
+        let mut backlog = Backlog::default();
+        backlog.push(1, hint(0), asker());
+        backlog.push(2, hint(0), asker());
+        backlog.push(2, hint(5), asker());
+        let taken = backlog.take(2);
+        assert_eq!(taken[0].1.hint, hint(0));
+        assert_eq!(taken[1].1.hint, None);
     }
 }
