@@ -7,7 +7,10 @@
 //! * resident memory per pending reservation, actor included;
 //! * fire lag: all reminders due within N / 20,000 seconds (20,000 fires/s
 //!   asked), lag = arrival of the `reminder` frame on a staff WebSocket minus
-//!   its due time (the event is stamped with its due time).
+//!   its due time (the event is stamped with its due time);
+//! * the team alerts of those reminders (one outbox row each): how many
+//!   still wait for the delivery worker when the last frame arrives, and
+//!   how fast it settles them over the next 10 s at most.
 //!
 //! Baseline: a tokio `DelayQueue` holding the same due times, in a process
 //! of its own (`bench delay-queue`), with its memory and lag.
@@ -188,9 +191,12 @@ async fn hub_side(plan: &Plan, count: u64, fire: Fire, round: u32) -> anyhow::Re
         }
     }
     let cpu = cpu_time(hub.pid())? - cpu_before;
+    let drain = outbox_drain(db.conn()).await?;
     hub.stop().await;
     let ms = |q: f64| lags.value_at_quantile(q) as f64 / 1000.0;
     Ok(json!({
+        "alerts_queued_at_last_fire": drain.queued_at_start,
+        "alerts_settled_per_sec_after": drain.settled_per_sec,
         "cpu_us_per_fire": cpu.as_secs_f64() * 1e6 / lags.len().max(1) as f64,
         "rebuild_secs": rebuild_secs,
         "bytes_per_pending": bytes_per_pending,
@@ -200,6 +206,45 @@ async fn hub_side(plan: &Plan, count: u64, fire: Fire, round: u32) -> anyhow::Re
         "lag_p99_ms": ms(0.99),
         "lag_max_ms": lags.max() as f64 / 1000.0,
     }))
+}
+
+/// How long the outbox is watched after the last firing.
+const DRAIN_WINDOW: Duration = Duration::from_secs(10);
+
+/// The team alerts of the firings, as the delivery worker settles them
+/// after the last one.
+struct Drain {
+    /// Alerts still waiting for their delivery when the last frame came.
+    queued_at_start: i64,
+    /// Alerts settled a second over the window (or until none waited).
+    settled_per_sec: f64,
+}
+
+async fn queued_messages(conn: &impl ConnectionTrait) -> anyhow::Result<i64> {
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM outbox WHERE status = 'queued'".to_string(),
+        ))
+        .await?
+        .context("a count")?;
+    Ok(row.try_get("", "n")?)
+}
+
+/// Watches the outbox for `DRAIN_WINDOW` at most, from the last firing.
+async fn outbox_drain(conn: &impl ConnectionTrait) -> anyhow::Result<Drain> {
+    let started = Instant::now();
+    let queued_at_start = queued_messages(conn).await?;
+    let mut queued = queued_at_start;
+    while queued > 0 && started.elapsed() < DRAIN_WINDOW {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        queued = queued_messages(conn).await?;
+    }
+    let settled = (queued_at_start - queued) as f64;
+    Ok(Drain {
+        queued_at_start,
+        settled_per_sec: settled / started.elapsed().as_secs_f64().max(0.001),
+    })
 }
 
 /// `INSERT ... SELECT` making `copies` copies of reservation 1 with their
