@@ -534,6 +534,46 @@ async fn a_snapshot_kept_in_memory_matches_the_database_after_every_kind_of_chan
     );
 }
 
+#[actix_web::test]
+async fn a_store_keeps_no_board_until_a_snapshot_asks_for_it() {
+    use hub::actors::directory::StoreAddr;
+    use hub::actors::store::BoardLenForTest;
+    let app = spawn_app().await;
+    app.shop_with_stock(10).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let store_id = hub::store::stores::find_by_code(app.ctx.db.conn(), "PAR01")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let board_len = || async {
+        let directory = app.ctx.directory.get().unwrap().clone();
+        let store = directory
+            .send(StoreAddr { store_id })
+            .await
+            .unwrap()
+            .unwrap();
+        store.send(BoardLenForTest).await.unwrap()
+    };
+    // Events reach the store's actor, but no one has asked for its board.
+    for i in 0..3 {
+        let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("b{i}")));
+        app.reserve_number(&body).await;
+    }
+    app.settle().await;
+    assert_eq!(board_len().await, 0, "a board kept before anyone asked");
+
+    // A snapshot loads it, and from then on events keep it.
+    let mut socket = app.websocket(&julie).await;
+    let frames = socket.subscribe(json!({"PAR01": null})).await;
+    assert_eq!(lists(&frames[0]["board"])[0].len(), 3);
+    assert_eq!(board_len().await, 3);
+    let body = reservation_body("PAR01", "SKU1", 1, identified("b3"));
+    app.reserve_number(&body).await;
+    assert_eq!(next_event(&mut socket).await["seq"], 4);
+    assert_eq!(board_len().await, 4);
+}
+
 /// Sends a raw HTTP/1.1 request and reads the answer until the hub closes.
 async fn raw_http(address: &str, request: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

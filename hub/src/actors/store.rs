@@ -416,6 +416,20 @@ impl Handler<GetBoard> for StoreActor {
     }
 }
 
+/// How many items the actor's board holds: lets tests check that a board
+/// nobody asked for is not kept.
+#[doc(hidden)]
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct BoardLenForTest;
+
+impl Handler<BoardLenForTest> for StoreActor {
+    type Result = usize;
+    fn handle(&mut self, _: BoardLenForTest, _: &mut Context<Self>) -> usize {
+        self.board.len()
+    }
+}
+
 impl Handler<Publish> for StoreActor {
     type Result = ();
     fn handle(&mut self, Publish { event, item }: Publish, ctx: &mut Context<Self>) {
