@@ -67,6 +67,11 @@ pub struct DeliverySettings {
     pub max_backoff_secs: u64,
     /// Messages sent at once.
     pub concurrency: usize,
+    /// Most messages claimed in one write. More than `concurrency` wait in
+    /// due order for a free slot; one that waits past half its lease is
+    /// given back. A burst of alerts then takes a write per batch, not per
+    /// free slot.
+    pub claim_batch: usize,
     /// Seconds a claimed message stays reserved for its worker; after a
     /// crash it is picked up again once this passes.
     pub lease_secs: u64,
@@ -217,6 +222,7 @@ impl Default for DeliverySettings {
             base_backoff_secs: 5,
             max_backoff_secs: 3600,
             concurrency: 16,
+            claim_batch: 128,
             lease_secs: 60,
             poll_ms: 250,
         }

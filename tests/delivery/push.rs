@@ -473,6 +473,99 @@ async fn a_crash_mid_delivery_loses_nothing_and_repeats_only_in_flight_pushes() 
     );
 }
 
+/// Two slots, ten pushes claimed at once and a slow phone: eight wait in
+/// the worker for a slot. Time jumps past half their lease while they
+/// wait, then past the lease's end. A message handed out that late could
+/// be claimed again, by this worker or another, while it is in flight.
+#[actix_web::test]
+async fn messages_that_wait_past_half_their_lease_are_given_back_not_sent_twice() {
+    let service = PushService::start().await;
+    let vapid = mobile_bridge::webpush::generate_vapid_keys()
+        .unwrap()
+        .private_key;
+    let app = storehub_tests::spawn_app_with(move |settings| {
+        settings.push.vapid_private_key = Some(vapid);
+        settings.push.vapid_subject = "mailto:ops@shop.test".into();
+        settings.delivery.poll_ms = 20;
+        settings.delivery.concurrency = 2;
+        settings.delivery.claim_batch = 32;
+        settings.delivery.lease_secs = 60;
+    })
+    .await;
+    let phone = service.subscribe("status=201&delay=0.4").await;
+    let total = 10;
+    // Queued in one transaction, so that one claim takes them all.
+    let pushes = (0..total)
+        .map(|i| hub::store::outbox::NewMessage {
+            topic: "push.device",
+            dedup_key: format!("wait-test:{i}"),
+            payload: json!({
+                "device_id": 1,
+                "message": {"title": "Alert", "body": format!("#{i}"), "topic": null,
+                    "urgent": true, "ttl_seconds": 60, "url": null,
+                    "data": {"id": format!("wait-test:{i}")}},
+                "device": {"transport": "web_push", "address": phone["endpoint"],
+                    "p256dh": phone["p256dh"], "auth": phone["auth"]},
+            }),
+            reservation_id: None,
+        })
+        .collect();
+    let tx = app.ctx.db.write().await.unwrap();
+    hub::store::outbox::enqueue_all(&*tx, pushes, app.clock_now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let wait_for_count = |count: usize| {
+        let service = &service;
+        async move {
+            for _ in 0..500 {
+                if service.count().await >= count {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("fewer than {count} pushes arrived");
+        }
+    };
+    wait_for_count(2).await;
+    // Past half the lease of all ten...
+    app.clock.advance(chrono::Duration::seconds(35));
+    wait_for_count(4).await;
+    // ...and past the end of it.
+    app.clock.advance(chrono::Duration::seconds(30));
+    let conn = app.ctx.db.conn().clone();
+    let mut rows = Vec::new();
+    for _ in 0..600 {
+        rows = hub::store::outbox::with_prefix(&conn, "wait-test:")
+            .await
+            .unwrap();
+        if rows.iter().all(|row| row.status != "queued") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut seen = std::collections::HashMap::new();
+    for delivery in service.log().await {
+        let id = delivery["payload"]["data"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        *seen.entry(id).or_insert(0) += 1;
+    }
+    assert_eq!(seen.len(), total, "every push arrived");
+    let repeated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(repeated.is_empty(), "sent twice: {repeated:?}");
+    assert_eq!(rows.len(), total);
+    for row in &rows {
+        assert_eq!(
+            (row.status.as_str(), row.attempts),
+            ("sent", 1),
+            "{}: a give-back does not count as an attempt",
+            row.dedup_key
+        );
+    }
+}
+
 #[actix_web::test]
 async fn shoppers_get_pushes_in_their_browser_and_retailer_app() {
     let service = PushService::start().await;

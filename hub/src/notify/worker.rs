@@ -5,9 +5,11 @@
 //! Failures retry with exponential backoff and jitter, never sooner than a
 //! push service's `Retry-After`, up to a maximum number of attempts.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use mobile_bridge::{PushError, PushMessage, PushSender, PushTarget};
 use rand::Rng;
 use schema::entities::outbox;
@@ -51,6 +53,9 @@ pub struct Senders {
 #[derive(Debug)]
 pub enum Outcome {
     Sent,
+    /// Sent on as one message per device; they are queued in the
+    /// transaction that settles this one.
+    Expanded(Vec<queue::NewMessage>),
     Retry {
         reason: String,
         after_seconds: Option<u64>,
@@ -111,21 +116,27 @@ impl Worker {
         }
     }
 
-    /// Runs until the process (or test system) stops. Claims as many due
-    /// messages as there are free delivery slots, so a slow push service
-    /// holds one slot, not a whole batch; outcomes are written in batches.
+    /// Runs until the process (or test system) stops. Claims up to
+    /// `claim_batch` due messages a write (more when more slots are free)
+    /// and hands them to free delivery slots in due order, so a slow push
+    /// service holds one slot, not a whole batch, and a burst of quick
+    /// deliveries does not take a write transaction per slot. Outcomes are
+    /// written in batches.
     pub async fn run(self) {
         let poll = Duration::from_millis(self.settings.poll_ms.max(10));
         let concurrency = self.settings.concurrency.max(1);
+        let claim_batch = self.settings.claim_batch.max(1);
         let worker = Arc::new(self);
         let slots = Arc::new(Semaphore::new(concurrency));
         let (done, outcomes) = mpsc::unbounded_channel();
         actix_web::rt::spawn(worker.clone().record_outcomes(outcomes));
+        // Claimed, not yet handed to a slot; each still under its lease.
+        let mut claimed: VecDeque<outbox::Model> = VecDeque::new();
         loop {
             let Ok(first) = slots.clone().acquire_owned().await else {
                 return;
             };
-            if slots.available_permits() + 1 < concurrency.div_ceil(4) {
+            if claimed.is_empty() && slots.available_permits() + 1 < concurrency.div_ceil(4) {
                 // Let a few more finish: one claim per freed slot would
                 // make a write transaction per message.
                 tokio::time::sleep(CLAIM_GATHER).await;
@@ -134,34 +145,82 @@ impl Worker {
             while let Ok(permit) = slots.clone().try_acquire_owned() {
                 permits.push(permit);
             }
-            match worker.claim(permits.len()).await {
-                Ok(rows) if rows.is_empty() => {
-                    drop(permits);
-                    tokio::select! {
-                        _ = worker.wake.notified() => {
-                            // Every commit that queues a message wakes the
-                            // worker: a moment's wait lets the commits right
-                            // behind it share the claim's transaction.
-                            tokio::time::sleep(CLAIM_GATHER).await;
-                        }
-                        _ = tokio::time::sleep(poll) => {}
+            let stale = worker.take_stale(&mut claimed);
+            if !stale.is_empty() {
+                worker.release(&stale).await;
+            }
+            if claimed.len() < permits.len() {
+                let limit = claim_batch.max(permits.len()) - claimed.len();
+                match worker.claim(limit).await {
+                    Ok(rows) => claimed.extend(rows),
+                    Err(err) => {
+                        drop(permits);
+                        tracing::warn!(error = %err, "outbox claim failed; retrying");
+                        tokio::time::sleep(poll).await;
+                        continue;
                     }
                 }
-                Ok(rows) => {
-                    for (row, permit) in rows.into_iter().zip(permits) {
-                        let (worker, done) = (worker.clone(), done.clone());
-                        actix_web::rt::spawn(async move {
-                            let outcome = worker.deliver(&row).await;
-                            let _ = done.send((row, outcome));
-                            drop(permit);
-                        });
+            }
+            if claimed.is_empty() {
+                drop(permits);
+                tokio::select! {
+                    _ = worker.wake.notified() => {
+                        // Every commit that queues a message wakes the
+                        // worker: a moment's wait lets the commits right
+                        // behind it share the claim's transaction.
+                        tokio::time::sleep(CLAIM_GATHER).await;
                     }
+                    _ = tokio::time::sleep(poll) => {}
                 }
-                Err(err) => {
-                    drop(permits);
-                    tracing::warn!(error = %err, "outbox claim failed; retrying");
-                    tokio::time::sleep(poll).await;
-                }
+                continue;
+            }
+            for permit in permits {
+                let Some(row) = claimed.pop_front() else {
+                    break;
+                };
+                let (worker, done) = (worker.clone(), done.clone());
+                actix_web::rt::spawn(async move {
+                    let outcome = worker.deliver(&row).await;
+                    let _ = done.send((row, outcome));
+                    drop(permit);
+                });
+            }
+        }
+    }
+
+    /// Takes out the claimed messages that waited for a slot past half
+    /// their lease: sent now, one could still be in flight when the lease
+    /// ends and another claim sends it again.
+    fn take_stale(&self, claimed: &mut VecDeque<outbox::Model>) -> Vec<(i64, DateTime<Utc>)> {
+        let half_lease =
+            chrono::Duration::seconds(i64::try_from(self.settings.lease_secs / 2).unwrap_or(30));
+        let fresh_until = self.ctx.clock.now() + half_lease;
+        let mut stale = Vec::new();
+        claimed.retain(|row| match row.lease_until {
+            Some(lease) if lease < fresh_until => {
+                stale.push((row.id, lease));
+                false
+            }
+            _ => true,
+        });
+        stale
+    }
+
+    /// Gives messages back unsent, their attempt not counted; if that
+    /// fails they go again when their lease ends.
+    async fn release(&self, claims: &[(i64, DateTime<Utc>)]) {
+        let write = async {
+            let tx = self.ctx.db.write().await?;
+            queue::release_all(&*tx, claims).await?;
+            tx.commit().await
+        };
+        match write.await {
+            Ok(()) => tracing::info!(
+                count = claims.len(),
+                "gave back messages that waited too long for a delivery slot"
+            ),
+            Err(err) => {
+                tracing::warn!(count = claims.len(), error = %err, "could not give back claimed messages; they go again when their lease ends")
             }
         }
     }
@@ -193,8 +252,9 @@ impl Worker {
                     Err(_) => break,
                 }
             }
-            if let Err(err) = self.record(&batch).await {
-                tracing::warn!(count = batch.len(), error = %err, "could not record deliveries; they will go again");
+            let count = batch.len();
+            if let Err(err) = self.record(batch).await {
+                tracing::warn!(count, error = %err, "could not record deliveries; they will go again");
             }
         }
     }
@@ -282,7 +342,6 @@ impl Worker {
             Ok(push) => push,
             Err(reason) => return Outcome::Failed(reason),
         };
-        let now = self.ctx.clock.now();
         let children = targets
             .iter()
             .map(|device| queue::NewMessage {
@@ -302,21 +361,7 @@ impl Worker {
                 reservation_id: row.reservation_id,
             })
             .collect();
-        let write = async {
-            let tx = self.ctx.db.write().await?;
-            queue::enqueue_all(&*tx, children, now).await?;
-            tx.commit().await
-        };
-        match write.await {
-            Ok(()) => {
-                self.wake.notify_one();
-                Outcome::Sent
-            }
-            Err(err) => Outcome::Retry {
-                reason: err.to_string(),
-                after_seconds: None,
-            },
-        }
+        Outcome::Expanded(children)
     }
 
     async fn push(&self, payload: &Value) -> Outcome {
@@ -390,7 +435,7 @@ impl Worker {
             sent_at: None,
         };
         match outcome {
-            Outcome::Sent => queue::Settled {
+            Outcome::Sent | Outcome::Expanded(_) => queue::Settled {
                 sent_at: Some(now),
                 ..ended("sent", None)
             },
@@ -420,23 +465,36 @@ impl Worker {
         }
     }
 
-    async fn record(&self, outcomes: &[Delivered]) -> Result<(), sea_orm::DbErr> {
+    /// Settles a batch of attempts, and queues the per-device messages of
+    /// the expanded ones, in one transaction: an alert is never settled
+    /// without its pushes, nor its pushes queued twice.
+    async fn record(&self, outcomes: Vec<Delivered>) -> Result<(), sea_orm::DbErr> {
         if outcomes.is_empty() {
             return Ok(());
         }
-        let settled: Vec<_> = outcomes
-            .iter()
-            .map(|(row, outcome)| (row, self.settlement(row, outcome)))
-            .collect();
+        let mut settled = Vec::with_capacity(outcomes.len());
+        let mut children = Vec::new();
+        for (row, outcome) in outcomes {
+            settled.push((self.settlement(&row, &outcome), row));
+            if let Outcome::Expanded(more) = outcome {
+                children.extend(more);
+            }
+        }
         let guarded: Vec<_> = settled
             .iter()
-            .filter_map(|(row, settled)| Some((row.id, row.lease_until?, settled.clone())))
+            .filter_map(|(settled, row)| Some((row.id, row.lease_until?, settled.clone())))
             .collect();
+        let queues_more = !children.is_empty();
+        let now = self.ctx.clock.now();
         let tx = self.ctx.db.write().await?;
+        queue::enqueue_all(&*tx, children, now).await?;
         queue::settle_all(&*tx, &guarded).await?;
         tx.commit().await?;
-        for (row, settled) in settled {
-            metrics::counter!("storehub_deliveries_total", "topic" => row.topic.clone(), "status" => settled.status).increment(1);
+        if queues_more {
+            self.wake.notify_one();
+        }
+        for (settled, row) in settled {
+            metrics::counter!("storehub_deliveries_total", "topic" => row.topic, "status" => settled.status).increment(1);
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 /// A message to queue.
+#[derive(Debug)]
 pub struct NewMessage {
     pub topic: &'static str,
     pub dedup_key: String,
@@ -127,6 +128,26 @@ pub async fn claim(
     rows.iter()
         .map(|row| outbox::Model::from_query_result(row, ""))
         .collect()
+}
+
+/// Gives claimed messages back unsent (lease cleared, the claim's attempt
+/// not counted), each only if its claim is still ours.
+pub async fn release_all(
+    conn: &impl ConnectionTrait,
+    claims: &[(i64, DateTime<Utc>)],
+) -> Result<(), DbErr> {
+    use outbox::Column as C;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    for &(id, lease_until) in claims {
+        outbox::Entity::update_many()
+            .col_expr(C::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(C::Attempts, Expr::col(C::Attempts).sub(1))
+            .filter(C::Id.eq(id))
+            .filter(C::LeaseUntil.eq(lease_until))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// How a delivery attempt ended, as stored.
