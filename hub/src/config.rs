@@ -70,7 +70,7 @@ pub struct DeliverySettings {
     /// Most messages claimed in one write. More than `concurrency` wait in
     /// due order for a free slot; one that waits past half its lease is
     /// given back. A burst of alerts then takes a write per batch, not per
-    /// free slot.
+    /// free slot. 1 to 10,000.
     pub claim_batch: usize,
     /// Seconds a claimed message stays reserved for its worker; after a
     /// crash it is picked up again once this passes.

@@ -492,7 +492,8 @@ async fn messages_that_wait_past_half_their_lease_are_given_back_not_sent_twice(
         settings.delivery.lease_secs = 60;
     })
     .await;
-    let phone = service.subscribe("status=201&delay=0.4").await;
+    // A second a push: longer than the test takes to see one arrive.
+    let phone = service.subscribe("status=201&delay=1").await;
     let total = 10;
     // Queued in one transaction, so that one claim takes them all.
     let pushes = (0..total)
@@ -531,9 +532,25 @@ async fn messages_that_wait_past_half_their_lease_are_given_back_not_sent_twice(
     // Past half the lease of all ten...
     app.clock.advance(chrono::Duration::seconds(35));
     wait_for_count(4).await;
+    // The two in flight at the first jump are recorded: only a message
+    // handed out after it can still be on its way.
+    let conn = app.ctx.db.conn().clone();
+    let sent = || async {
+        hub::store::outbox::with_prefix(&conn, "wait-test:")
+            .await
+            .unwrap()
+            .iter()
+            .filter(|row| row.status == "sent")
+            .count()
+    };
+    for _ in 0..500 {
+        if sent().await >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     // ...and past the end of it.
     app.clock.advance(chrono::Duration::seconds(30));
-    let conn = app.ctx.db.conn().clone();
     let mut rows = Vec::new();
     for _ in 0..600 {
         rows = hub::store::outbox::with_prefix(&conn, "wait-test:")

@@ -24,6 +24,8 @@ use crate::store::{devices, outbox as queue};
 
 /// Most outcomes written in one transaction.
 const RECORD_BATCH: usize = 512;
+/// Most messages claimed in one write, whatever the settings ask.
+const MAX_CLAIM_BATCH: usize = 10_000;
 /// How long the worker waits for company before a write: for more free
 /// slots when few are free, for more commits after a wake, and for more
 /// outcomes after the first. Each wait saves transactions, not work.
@@ -125,7 +127,7 @@ impl Worker {
     pub async fn run(self) {
         let poll = Duration::from_millis(self.settings.poll_ms.max(10));
         let concurrency = self.settings.concurrency.max(1);
-        let claim_batch = self.settings.claim_batch.max(1);
+        let claim_batch = self.settings.claim_batch.clamp(1, MAX_CLAIM_BATCH);
         let worker = Arc::new(self);
         let slots = Arc::new(Semaphore::new(concurrency));
         let (done, outcomes) = mpsc::unbounded_channel();
