@@ -88,6 +88,10 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// Run pending migrations at start (`storehub migrate` does it on demand).
     pub migrate_on_start: bool,
+    /// Keep SQLite's writer thread and its connection's worker thread on one
+    /// core: each statement of a write is a round trip between the two, and
+    /// a wake-up across cores costs more (most on virtual machines).
+    pub pin_sqlite_writer: bool,
 }
 
 #[derive(Clone, Deserialize)]
@@ -179,6 +183,7 @@ impl Default for DatabaseSettings {
             url: "sqlite://storehub.db?mode=rwc".into(),
             max_connections: 10,
             migrate_on_start: true,
+            pin_sqlite_writer: true,
         }
     }
 }

@@ -15,6 +15,27 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+/// How [`Db::connect_with`] connects.
+#[derive(Clone, Copy, Debug)]
+pub struct DbOptions {
+    /// Size of the pool (reads, and every write on PostgreSQL).
+    pub max_connections: u32,
+    /// Log every statement.
+    pub log_sql: bool,
+    /// Keep SQLite's writer thread and its connection's worker on one core.
+    pub pin_sqlite_writer: bool,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            log_sql: false,
+            pin_sqlite_writer: true,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
@@ -48,7 +69,9 @@ struct WriterThread {
 }
 
 impl WriterThread {
-    fn start() -> std::io::Result<Self> {
+    /// Starts the thread; with `pin`, it runs on one core only (see
+    /// [`pin_to_one_core`]).
+    fn start(pin: bool) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -57,12 +80,32 @@ impl WriterThread {
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
+                if pin {
+                    pin_to_one_core();
+                }
                 let _ = runtime.block_on(stopped);
             })?;
         Ok(Self {
             runtime: handle,
             _stop: Arc::new(stop),
         })
+    }
+}
+
+/// Keeps the calling thread on the last core it may run on.
+///
+/// Every statement of a write is a round trip between the writer thread and
+/// sqlx's worker thread of the writer's connection, which inherits this
+/// thread's cores. On one core a round trip is two context switches; on two,
+/// each wake-up crosses cores, and on a virtual machine that goes through the
+/// host (the thread profile of a create was mostly the kernel's wake-ups).
+fn pin_to_one_core() {
+    let Some(last) = core_affinity::get_core_ids().and_then(|cores| cores.last().copied()) else {
+        tracing::warn!("could not read this thread's cores; the SQLite writer is not pinned");
+        return;
+    };
+    if !core_affinity::set_for_current(last) {
+        tracing::warn!(core = last.id, "could not pin the SQLite writer to a core");
     }
 }
 
@@ -140,16 +183,17 @@ fn pool_options(url: &str, max_connections: u32, log_sql: bool) -> ConnectOption
 impl Db {
     /// Connects to `url` (`sqlite://...` or `postgres://...`).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
-        Self::connect_logging(url, max_connections, false).await
+        let options = DbOptions {
+            max_connections,
+            ..DbOptions::default()
+        };
+        Self::connect_with(url, options).await
     }
 
-    /// [`Db::connect`], logging every statement when `log_sql` is set.
-    pub async fn connect_logging(
-        url: &str,
-        max_connections: u32,
-        log_sql: bool,
-    ) -> Result<Self, DbErr> {
-        let conn = Database::connect(pool_options(url, max_connections, log_sql)).await?;
+    /// [`Db::connect`] with `options`.
+    pub async fn connect_with(url: &str, options: DbOptions) -> Result<Self, DbErr> {
+        let conn =
+            Database::connect(pool_options(url, options.max_connections, options.log_sql)).await?;
         if conn.get_database_backend() != DbBackend::Sqlite {
             return Ok(Self {
                 conn,
@@ -157,16 +201,28 @@ impl Db {
             });
         }
         conn.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+        let thread = WriterThread::start(options.pin_sqlite_writer)
+            .map_err(|err| DbErr::Custom(format!("could not start the writer thread: {err}")))?;
         // An in-memory database is private to its connection: there, the
         // pool's connections write too.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let writer_conn = if in_memory {
             conn.clone()
         } else {
-            Database::connect(pool_options(url, 1, log_sql)).await?
+            // Opened on the writer thread, so that sqlx's worker thread for
+            // it starts there and shares its core. Never retired for age or
+            // idleness: a replacement would be opened by whichever task
+            // next writes, on any core.
+            let mut writer_options = pool_options(url, 1, options.log_sql);
+            writer_options
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .map_sqlx_sqlite_opts(|opts| opts.thread_name(|_| "sqlite-writer-io".into()));
+            let opening = thread.runtime.spawn(Database::connect(writer_options));
+            opening
+                .await
+                .map_err(|err| DbErr::Custom(format!("the writer thread stopped: {err}")))??
         };
-        let thread = WriterThread::start()
-            .map_err(|err| DbErr::Custom(format!("could not start the writer thread: {err}")))?;
         Ok(Self {
             conn,
             sqlite_writer: Some(SqliteWriter {
@@ -196,8 +252,9 @@ impl Db {
     }
 
     /// Runs `work`, which writes, on SQLite's writer thread (see
-    /// [`WriterThread`]); on PostgreSQL, here. It runs to its end even if
-    /// the caller stops waiting.
+    /// [`WriterThread`]), which shares a core with the writer connection's
+    /// worker ([`pin_to_one_core`]); on PostgreSQL, here. It runs to its
+    /// end even if the caller stops waiting.
     pub async fn on_writer_thread<T, W>(&self, work: W) -> Result<T, DbErr>
     where
         T: Send + 'static,
@@ -284,6 +341,49 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(stopped, "the writer thread outlived the last Db handle");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// The cores a thread of this process may run on, from `/proc`.
+    #[cfg(target_os = "linux")]
+    fn allowed_cores(status_path: &std::path::Path) -> String {
+        let status = std::fs::read_to_string(status_path).expect("thread status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+            .expect("Cpus_allowed_list")
+            .trim()
+            .to_owned()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_writer_connection_works_on_the_writer_threads_one_core() {
+        let (path, url) = temp_database();
+        let db = Db::connect(&url, 2).await.expect("connect");
+        let writer_cores = db
+            .on_writer_thread(async { allowed_cores("/proc/thread-self/status".as_ref()) })
+            .await
+            .expect("ran");
+        let expected = core_affinity::get_core_ids()
+            .and_then(|cores| cores.last().copied())
+            .expect("cores");
+        assert_eq!(writer_cores, expected.id.to_string());
+
+        // Thread names are cut to 15 bytes in `comm`.
+        let mut io_threads = 0;
+        for task in std::fs::read_dir("/proc/self/task").expect("tasks") {
+            let task = task.expect("task").path();
+            let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+            if name.trim_end() == "sqlite-writer-i" {
+                io_threads += 1;
+                assert_eq!(allowed_cores(&task.join("status")), writer_cores);
+            }
+        }
+        assert!(
+            io_threads >= 1,
+            "no worker thread for the writer's connection"
+        );
         let _ = std::fs::remove_file(&path);
     }
 

@@ -16,7 +16,7 @@ use crate::actors::directory::Directory;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::context::AppContext;
-use crate::db::Db;
+use crate::db::{Db, DbOptions};
 use crate::error::ApiError;
 use crate::notify::email::Mailer;
 use crate::notify::links::LinkSigner;
@@ -41,12 +41,12 @@ pub fn install_crypto_provider() {
 /// Connects and migrates (if configured) without serving.
 pub async fn connect_database(settings: &Settings) -> anyhow::Result<Db> {
     install_crypto_provider();
-    let db = Db::connect_logging(
-        &settings.database.url,
-        settings.database.max_connections,
-        settings.log.sql,
-    )
-    .await?;
+    let options = DbOptions {
+        max_connections: settings.database.max_connections,
+        log_sql: settings.log.sql,
+        pin_sqlite_writer: settings.database.pin_sqlite_writer,
+    };
+    let db = Db::connect_with(&settings.database.url, options).await?;
     if settings.database.migrate_on_start {
         schema::Migrator::up(db.conn(), None).await?;
     }

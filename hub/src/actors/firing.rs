@@ -122,7 +122,16 @@ impl FiringQueue {
         let app = self.app.clone();
         let work = async move {
             metrics::histogram!("storehub_timer_batch_size").record(requests.len() as f64);
-            let mut results = timers::fire_batch(&app, &requests).await;
+            // On SQLite's writer thread, next to the writer connection.
+            let firing = app.clone();
+            let batch = async move { timers::fire_batch(&firing, &requests).await };
+            let mut results = match app.db.on_writer_thread(batch).await {
+                Ok(results) => results,
+                Err(err) => {
+                    tracing::error!(error = %err, "a timer batch could not run");
+                    HashMap::new()
+                }
+            };
             for (id, senders) in waiting {
                 let result = results.remove(&id).unwrap_or_else(|| {
                     Err(anyhow::anyhow!("reservation {id} was not fired").into())

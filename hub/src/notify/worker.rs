@@ -232,10 +232,14 @@ impl Worker {
         let now = self.ctx.clock.now();
         let lease =
             now + chrono::Duration::seconds(i64::try_from(self.settings.lease_secs).unwrap_or(60));
-        let tx = self.ctx.db.write().await?;
-        let rows = queue::claim(&*tx, now, lease, limit as u64).await?;
-        tx.commit().await?;
-        Ok(rows)
+        let db = self.ctx.db.clone();
+        let claiming = async move {
+            let tx = db.write().await?;
+            let rows = queue::claim(&*tx, now, lease, limit as u64).await?;
+            tx.commit().await?;
+            Ok(rows)
+        };
+        self.ctx.db.on_writer_thread(claiming).await?
     }
 
     /// Writes outcomes as they come, everything waiting in one transaction:
@@ -488,10 +492,14 @@ impl Worker {
             .collect();
         let queues_more = !children.is_empty();
         let now = self.ctx.clock.now();
-        let tx = self.ctx.db.write().await?;
-        queue::enqueue_all(&*tx, children, now).await?;
-        queue::settle_all(&*tx, &guarded).await?;
-        tx.commit().await?;
+        let db = self.ctx.db.clone();
+        let recording = async move {
+            let tx = db.write().await?;
+            queue::enqueue_all(&*tx, children, now).await?;
+            queue::settle_all(&*tx, &guarded).await?;
+            tx.commit().await
+        };
+        self.ctx.db.on_writer_thread(recording).await??;
         if queues_more {
             self.wake.notify_one();
         }
