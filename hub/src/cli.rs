@@ -222,6 +222,7 @@ async fn offline_context(settings: &Settings) -> anyhow::Result<AppContext> {
         directory: Default::default(),
         realtime: settings.realtime.clone(),
         catch_up_gate: AppContext::catch_up_gate(settings.database.max_connections),
+        catalogue: AppContext::catalogue_cache(&settings.database),
         delivery_wake: Default::default(),
         vapid_public_key: None,
         links: crate::notify::links::LinkSigner::new(&crate::startup::link_secret(&db).await?),

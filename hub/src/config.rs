@@ -92,6 +92,9 @@ pub struct DatabaseSettings {
     /// core: each statement of a write is a round trip between the two, and
     /// a wake-up across cores costs more (most on virtual machines).
     pub pin_sqlite_writer: bool,
+    /// How long a create may reuse the store, settings and articles it read
+    /// (changes through the hub apply at once; 0 reads them every time).
+    pub read_cache_secs: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -184,6 +187,7 @@ impl Default for DatabaseSettings {
             max_connections: 10,
             migrate_on_start: true,
             pin_sqlite_writer: true,
+            read_cache_secs: 10,
         }
     }
 }
@@ -291,6 +295,7 @@ impl fmt::Debug for DatabaseSettings {
             .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
             .field("migrate_on_start", &self.migrate_on_start)
+            .field("read_cache_secs", &self.read_cache_secs)
             .finish()
     }
 }

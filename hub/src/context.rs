@@ -35,6 +35,8 @@ pub struct AppContext {
     /// a reconnect storm queues here instead of holding half-built queries
     /// in memory (each one kilobytes) while it waits for a connection.
     pub catch_up_gate: Arc<tokio::sync::Semaphore>,
+    /// Stores, settings and articles as creates read them ahead.
+    pub catalogue: Arc<crate::catalogue_cache::CatalogueCache>,
 }
 
 /// A committed event, with its reservation as that commit left it when the
@@ -73,6 +75,14 @@ impl AppContext {
     /// One catch-up per database connection at a time.
     pub fn catch_up_gate(max_connections: u32) -> Arc<tokio::sync::Semaphore> {
         Arc::new(tokio::sync::Semaphore::new(max_connections.max(1) as usize))
+    }
+
+    pub fn catalogue_cache(
+        database: &crate::config::DatabaseSettings,
+    ) -> Arc<crate::catalogue_cache::CatalogueCache> {
+        Arc::new(crate::catalogue_cache::CatalogueCache::new(
+            std::time::Duration::from_secs(database.read_cache_secs),
+        ))
     }
 
     /// Tells the live side about committed events. Call after `commit`.

@@ -5,6 +5,7 @@
 
 pub mod actors;
 pub mod barcode;
+pub mod catalogue_cache;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -205,6 +205,7 @@ impl Application {
             directory: Default::default(),
             realtime: settings.realtime.clone(),
             catch_up_gate: AppContext::catch_up_gate(settings.database.max_connections),
+            catalogue: AppContext::catalogue_cache(&settings.database),
             delivery_wake: Default::default(),
             vapid_public_key,
             links: LinkSigner::new(&link_secret(&db_for_links).await?),

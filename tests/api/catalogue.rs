@@ -1,7 +1,9 @@
 //! Stores, articles, settings.
 
+use chrono::Datelike;
+use sea_orm::ConnectionTrait;
 use serde_json::json;
-use storehub_tests::spawn_app;
+use storehub_tests::{identified, reservation_body, spawn_app, spawn_app_with};
 
 #[actix_web::test]
 async fn stores_are_created_validated_and_replaced() {
@@ -185,4 +187,102 @@ async fn settings_layers_and_validation() {
         .await;
     assert_eq!(mixed.status, 400);
     assert_eq!(app.get("/api/v1/settings").await.body["hold_days"], 5);
+}
+
+/// Creates keep the store, its settings and articles in memory; every
+/// change made through the API must still reach the very next create.
+#[actix_web::test]
+async fn every_catalogue_change_through_the_api_reaches_the_next_create() {
+    let app = spawn_app().await;
+    app.shop_with_stock(50).await;
+    let mut shopper = 0;
+    let mut reserve = || {
+        shopper += 1;
+        reservation_body("PAR01", "SKU1", 1, identified(&format!("c{shopper}")))
+    };
+    let first = app.reserve(&reserve(), None).await;
+    assert_eq!(first.status, 201, "{first:?}");
+
+    let off = json!({"skus": ["SKU1"], "reservable": false});
+    assert_eq!(
+        app.post("/api/v1/articles/reservable", &off).await.status,
+        200
+    );
+    assert_eq!(
+        app.reserve(&reserve(), None).await.error(),
+        "article_not_reservable"
+    );
+    let on = json!({"skus": ["SKU1"], "reservable": true});
+    assert_eq!(
+        app.post("/api/v1/articles/reservable", &on).await.status,
+        200
+    );
+    assert_eq!(app.reserve(&reserve(), None).await.status, 201);
+
+    app.seed_article("SKU1", false).await;
+    assert_eq!(
+        app.reserve(&reserve(), None).await.error(),
+        "article_not_reservable"
+    );
+    app.seed_article("SKU1", true).await;
+    assert_eq!(app.reserve(&reserve(), None).await.status, 201);
+
+    app.settings(json!({"module_active": false})).await;
+    assert_eq!(
+        app.reserve(&reserve(), None).await.error(),
+        "module_inactive"
+    );
+    app.settings(json!({"module_active": true})).await;
+    let store_off = json!({"module_active": false});
+    let patched = app.patch("/api/v1/stores/PAR01/settings", &store_off).await;
+    assert_eq!(patched.status, 200, "{patched:?}");
+    assert_eq!(
+        app.reserve(&reserve(), None).await.error(),
+        "module_inactive"
+    );
+    let store_default = json!({"module_active": null});
+    app.patch("/api/v1/stores/PAR01/settings", &store_default)
+        .await;
+    assert_eq!(app.reserve(&reserve(), None).await.status, 201);
+
+    // Open on Thursdays only: the confirmation deadline moves to Thursday.
+    let before = app.reserve(&reserve(), None).await;
+    let thursdays = json!({
+        "name": "Store PAR01", "email": "par01@shop.test", "time_zone": "Europe/Paris",
+        "opening_hours": {"thu": [["09:00", "19:00"]]}, "address": "1 rue de la Paix, Paris"
+    });
+    assert_eq!(
+        app.put("/api/v1/stores/PAR01", &thursdays).await.status,
+        200
+    );
+    let after = app.reserve(&reserve(), None).await;
+    let weekday = |answer: &storehub_tests::Answer| {
+        let at = answer.body["confirm_by"].as_str().unwrap().to_string();
+        chrono::DateTime::parse_from_rfc3339(&at).unwrap().weekday()
+    };
+    assert_eq!(weekday(&before), chrono::Weekday::Wed, "{before:?}");
+    assert_eq!(weekday(&after), chrono::Weekday::Thu, "{after:?}");
+}
+
+/// A change made around the hub (SQL by hand) shows once what a create
+/// kept has lived its `database.read_cache_secs`.
+#[actix_web::test]
+async fn a_change_made_in_sql_shows_after_the_read_cache_lifetime() {
+    let app = spawn_app_with(|settings| settings.database.read_cache_secs = 3).await;
+    app.shop_with_stock(10).await;
+    let body = |id: &str| reservation_body("PAR01", "SKU1", 1, identified(id));
+    assert_eq!(app.reserve(&body("a"), None).await.status, 201);
+    app.ctx
+        .db
+        .conn()
+        .execute_unprepared("UPDATE articles SET reservable = false WHERE sku = 'SKU1'")
+        .await
+        .unwrap();
+    // Still the kept article: this is the cache at work.
+    assert_eq!(app.reserve(&body("b"), None).await.status, 201);
+    tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;
+    assert_eq!(
+        app.reserve(&body("c"), None).await.error(),
+        "article_not_reservable"
+    );
 }

@@ -137,6 +137,7 @@ pub async fn put_store(
         ),
     };
     tx.commit().await?;
+    ctx.catalogue.changed();
     Ok((store_view(&model), created))
 }
 
@@ -233,6 +234,7 @@ pub async fn put_article(
         .await?
         .ok_or_else(|| unknown_sku(sku))?;
     tx.commit().await?;
+    ctx.catalogue.changed();
     Ok(article_view(&model))
 }
 
@@ -322,6 +324,7 @@ pub async fn bulk_reservable(
     let updated =
         db::articles::set_reservable(&*tx, selection, body.reservable, ctx.clock.now()).await?;
     tx.commit().await?;
+    ctx.catalogue.changed();
     Ok(BulkReservableResult {
         updated,
         unknown_skus,

@@ -2,6 +2,8 @@
 //! transaction, idempotent), read, search, and ending one (cancel, expire,
 //! auto-cancel) with its hold released.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use schema::entities::{
     article, customer, reservation, reservation_event, reservation_line, store,
@@ -13,6 +15,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::{Caller, board, catalogue::unknown_sku, opening_hours_of, unknown_store};
+use crate::catalogue_cache::StoreAhead;
 use crate::context::{AfterCommit, AppContext};
 use crate::domain::customer::{parse_email, parse_phone};
 use crate::domain::limits::check_limits;
@@ -509,21 +512,51 @@ async fn write_new(
 /// What a create reads before it takes the writer: the store, its
 /// settings, the articles and who hears the alert. They change rarely, and
 /// reading them inside the transaction would hold SQLite's one writer (and,
-/// on PostgreSQL, the locks taken so far) meanwhile.
+/// on PostgreSQL, the locks taken so far) meanwhile. The store, settings
+/// and articles come from the catalogue cache when it has them.
 struct ReadAhead {
-    store: store::Model,
-    settings: BusinessSettings,
+    store: Arc<StoreAhead>,
     /// The requested articles with their quantities, in request order.
     lines: Vec<(article::Model, i64)>,
     addressing: notify::Addressing,
 }
 
+/// The store and its settings, from the cache or the database. Unknown
+/// codes are not kept: a store created meanwhile is found at once.
+async fn store_ahead(ctx: &AppContext, code: &str) -> Result<Arc<StoreAhead>, ApiError> {
+    if let Some(kept) = ctx.catalogue.store(code) {
+        return Ok(kept);
+    }
+    let ticket = ctx.catalogue.ticket();
+    let conn = ctx.db.conn();
+    let store = db::stores::find_by_code(conn, code)
+        .await?
+        .ok_or_else(|| unknown_store(code))?;
+    let settings = super::settings::effective(conn, Some(store.id)).await?;
+    let found = Arc::new(StoreAhead { store, settings });
+    ctx.catalogue.keep_store(ticket, code, found.clone());
+    Ok(found)
+}
+
+/// The articles of `skus` that exist, from the cache or the database.
+async fn articles_ahead(
+    ctx: &AppContext,
+    skus: &[String],
+) -> Result<Vec<article::Model>, ApiError> {
+    let (mut articles, missing) = ctx.catalogue.articles(skus);
+    if !missing.is_empty() {
+        let ticket = ctx.catalogue.ticket();
+        let read = db::articles::find_by_skus(ctx.db.conn(), &missing).await?;
+        ctx.catalogue.keep_articles(ticket, &read);
+        articles.extend(read);
+    }
+    Ok(articles)
+}
+
 async fn read_ahead(ctx: &AppContext, req: &ValidRequest) -> Result<ReadAhead, ApiError> {
     let conn = ctx.db.conn();
-    let store = db::stores::find_by_code(conn, &req.store)
-        .await?
-        .ok_or_else(|| unknown_store(&req.store))?;
-    let settings = super::settings::effective(conn, Some(store.id)).await?;
+    let ahead = store_ahead(ctx, &req.store).await?;
+    let (store, settings) = (&ahead.store, &ahead.settings);
     if !settings.module_active {
         return Err(ApiError::refused(
             "module_inactive",
@@ -531,7 +564,7 @@ async fn read_ahead(ctx: &AppContext, req: &ValidRequest) -> Result<ReadAhead, A
         ));
     }
     let skus: Vec<String> = req.lines.iter().map(|(sku, _)| sku.clone()).collect();
-    let articles = db::articles::find_by_skus(conn, &skus).await?;
+    let articles = articles_ahead(ctx, &skus).await?;
     let mut lines = Vec::with_capacity(req.lines.len());
     for (sku, quantity) in &req.lines {
         let article = articles
@@ -547,14 +580,13 @@ async fn read_ahead(ctx: &AppContext, req: &ValidRequest) -> Result<ReadAhead, A
         lines.push((article.clone(), *quantity));
     }
     let mut addressing = notify::Addressing::default();
-    if !needs_validation(req, &settings) {
+    if !needs_validation(req, settings) {
         addressing
-            .read_team_ahead(conn, &store, &settings, ctx.clock.now())
+            .read_team_ahead(conn, store, settings, ctx.clock.now())
             .await?;
     }
     Ok(ReadAhead {
-        store,
-        settings,
+        store: ahead,
         lines,
         addressing,
     })
@@ -581,7 +613,7 @@ async fn try_create(
     idempotency_key: Option<&str>,
     hash: &str,
 ) -> Result<CreateOutcome, CreateFailure> {
-    let (store, settings) = (&ahead.store, &ahead.settings);
+    let (store, settings) = (&ahead.store.store, &ahead.store.settings);
     let now = ctx.clock.now();
     let tx = ctx.db.write().await?;
     if let Some(key) = idempotency_key {

@@ -69,6 +69,7 @@ pub async fn patch(
         store::settings::remove(&*tx, &scope, key).await?;
     }
     tx.commit().await?;
+    ctx.catalogue.changed();
     Ok(())
 }
 
