@@ -26,16 +26,6 @@ pub struct DbOptions {
     pub pin_sqlite_writer: bool,
 }
 
-impl Default for DbOptions {
-    fn default() -> Self {
-        Self {
-            max_connections: 10,
-            log_sql: false,
-            pin_sqlite_writer: true,
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
@@ -181,11 +171,13 @@ fn pool_options(url: &str, max_connections: u32, log_sql: bool) -> ConnectOption
 }
 
 impl Db {
-    /// Connects to `url` (`sqlite://...` or `postgres://...`).
+    /// Connects to `url` (`sqlite://...` or `postgres://...`), the SQLite
+    /// writer pinned (the settings' default).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
         let options = DbOptions {
             max_connections,
-            ..DbOptions::default()
+            log_sql: false,
+            pin_sqlite_writer: true,
         };
         Self::connect_with(url, options).await
     }

@@ -123,9 +123,9 @@ impl FiringQueue {
         let work = async move {
             metrics::histogram!("storehub_timer_batch_size").record(requests.len() as f64);
             // On SQLite's writer thread, next to the writer connection.
-            let firing = app.clone();
-            let batch = async move { timers::fire_batch(&firing, &requests).await };
-            let mut results = match app.db.on_writer_thread(batch).await {
+            let db = app.db.clone();
+            let batch = async move { timers::fire_batch(&app, &requests).await };
+            let mut results = match db.on_writer_thread(batch).await {
                 Ok(results) => results,
                 Err(err) => {
                     tracing::error!(error = %err, "a timer batch could not run");
