@@ -1,5 +1,6 @@
 //! Stores, their settings and articles, as a create reads them ahead of its
-//! transaction, kept in memory for a short while.
+//! transaction, and each store's team (its alert list and its members, who
+//! hear the alerts), kept in memory for a short while.
 //!
 //! A create would otherwise read them on every request, while they change
 //! rarely. Every change the hub makes to them clears the cache once it
@@ -14,7 +15,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use schema::entities::{article, store};
+use schema::entities::{alert_subscription, article, staff, store};
 
 use crate::domain::settings::BusinessSettings;
 
@@ -27,6 +28,15 @@ const MAX_ROWS: usize = 20_000;
 pub struct StoreAhead {
     pub store: store::Model,
     pub settings: BusinessSettings,
+}
+
+/// A store's team as alerts are addressed from it: the alert list with
+/// each subscriber, and the store's active members. Who is in quiet hours
+/// is worked out from these at each use.
+#[derive(Debug, Default)]
+pub struct TeamAhead {
+    pub list: Vec<(alert_subscription::Model, staff::Model)>,
+    pub members: Vec<staff::Model>,
 }
 
 /// Taken before reading from the database: what was read may be kept only
@@ -98,6 +108,7 @@ pub struct CatalogueCache {
     generation: AtomicU64,
     stores: Shelf<Arc<StoreAhead>>,
     articles: Shelf<article::Model>,
+    teams: Shelf<Arc<TeamAhead>>,
 }
 
 impl CatalogueCache {
@@ -108,6 +119,7 @@ impl CatalogueCache {
             generation: AtomicU64::new(0),
             stores: Shelf::new(MAX_ROWS),
             articles: Shelf::new(MAX_ROWS),
+            teams: Shelf::new(MAX_ROWS),
         }
     }
 
@@ -124,12 +136,25 @@ impl CatalogueCache {
         }
     }
 
-    /// A change to stores, settings or articles has committed: nothing read
-    /// before it may be used again.
+    /// A change to stores, settings, articles, staff accounts or alert
+    /// lists has committed: nothing read before it may be used again.
     pub fn changed(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.stores.clear();
         self.articles.clear();
+        self.teams.clear();
+    }
+
+    pub fn team(&self, store_id: i64) -> Option<Arc<TeamAhead>> {
+        self.teams
+            .get(&store_id.to_string(), self.current(), self.ttl)
+    }
+
+    pub fn keep_team(&self, ticket: Ticket, store_id: i64, team: Arc<TeamAhead>) {
+        if self.keeps(ticket) {
+            self.teams
+                .put(ticket, [(store_id.to_string(), team)], self.ttl);
+        }
     }
 
     pub fn store(&self, code: &str) -> Option<Arc<StoreAhead>> {
@@ -200,6 +225,18 @@ mod tests {
         let (found, missing) = cache.articles(&["A".into()]);
         assert!(found.is_empty());
         assert_eq!(missing, ["A"]);
+    }
+
+    #[test]
+    fn a_kept_team_is_served_until_a_change() {
+        let cache = CatalogueCache::new(Duration::from_secs(60));
+        assert!(cache.team(7).is_none());
+        cache.keep_team(cache.ticket(), 7, Arc::new(TeamAhead::default()));
+        assert!(cache.team(7).is_some());
+        assert!(cache.team(8).is_none());
+
+        cache.changed();
+        assert!(cache.team(7).is_none());
     }
 
     #[test]

@@ -286,3 +286,71 @@ async fn a_change_made_in_sql_shows_after_the_read_cache_lifetime() {
         "article_not_reservable"
     );
 }
+
+/// Who a reservation's team alert went to by email, fallbacks left out.
+async fn alerted_by_email(app: &storehub_tests::TestApp, number: &str) -> Vec<String> {
+    let rows = app
+        .ctx
+        .db
+        .conn()
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            app.ctx.db.backend(),
+            match app.ctx.db.backend() {
+                sea_orm::DbBackend::Postgres => "SELECT o.payload FROM outbox o JOIN reservations r ON r.id = o.reservation_id WHERE r.number = $1 AND o.topic = 'team.alert'",
+                _ => "SELECT o.payload FROM outbox o JOIN reservations r ON r.id = o.reservation_id WHERE r.number = ? AND o.topic = 'team.alert'",
+            },
+            [number.into()],
+        ))
+        .await
+        .unwrap();
+    let mut to: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            serde_json::from_str::<serde_json::Value>(
+                &row.try_get::<String>("", "payload").unwrap(),
+            )
+            .unwrap()
+        })
+        .filter(|payload| payload["channel"] == "email" && payload.get("fallback").is_none())
+        .map(|payload| payload["to"].as_str().unwrap().to_string())
+        .collect();
+    to.sort();
+    to
+}
+
+/// Creates keep each store's team too; joining or leaving an alert list,
+/// and a new staff account, must reach the very next create's alert.
+#[actix_web::test]
+async fn every_team_change_through_the_api_reaches_the_next_alert() {
+    // Long enough that only the changes themselves can clear what is kept.
+    let app = spawn_app_with(|settings| settings.database.read_cache_secs = 600).await;
+    app.shop_with_stock(50).await;
+    let julie = app.staff("julie@shop.test", "staff", &["PAR01"]).await;
+    let mut shopper = 0;
+    let mut reserve = async || {
+        shopper += 1;
+        let body = reservation_body("PAR01", "SKU1", 1, identified(&format!("c{shopper}")));
+        let number = app.reserve_number(&body).await;
+        alerted_by_email(&app, &number).await
+    };
+    assert!(reserve().await.is_empty(), "nobody is on the list yet");
+
+    app.join_alert_list(&julie, "PAR01", &["email"]).await;
+    assert_eq!(reserve().await, ["julie@shop.test"]);
+
+    let left = app
+        .as_staff(
+            &julie,
+            reqwest::Method::DELETE,
+            "/api/v1/stores/PAR01/alert-list/me",
+            None,
+        )
+        .await;
+    assert_eq!(left.status, 204, "{left:?}");
+    assert!(reserve().await.is_empty(), "Julie left the list");
+
+    app.settings(json!({"alert_recipients": "all_users"})).await;
+    assert_eq!(reserve().await, ["julie@shop.test"]);
+    app.staff("karim@shop.test", "staff", &["PAR01"]).await;
+    assert_eq!(reserve().await, ["julie@shop.test", "karim@shop.test"]);
+}

@@ -4,15 +4,16 @@
 
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
 use schema::entities::{customer, reservation, reservation_event, staff, store};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
+use crate::catalogue_cache::{CatalogueCache, TeamAhead};
 use crate::domain::settings::BusinessSettings;
 use crate::error::ApiError;
-use crate::services::alert_lists::{Audience, Recipient, recipients};
+use crate::services::alert_lists::{Audience, Recipient, read_team, recipients};
 use crate::store::outbox::{self, NewMessage};
 
 /// Outbox topic of shopper emails.
@@ -96,15 +97,27 @@ impl<'a> Outgoing<'a> {
     }
 }
 
-/// Who hears of a store's events, read once per store and audience: the
-/// timers address many events of one store in one transaction.
+/// Who hears of a store's events, worked out once per store and audience:
+/// the timers address many events of one store in one transaction. The
+/// team it is worked out from comes from the catalogue cache when it has
+/// one ([`Addressing::shared`]).
 #[derive(Default)]
 pub struct Addressing {
+    cache: Option<Arc<CatalogueCache>>,
+    teams: HashMap<i64, Arc<TeamAhead>>,
     recipients: HashMap<(i64, Audience), Vec<Recipient>>,
     managers: HashMap<i64, Vec<staff::Model>>,
 }
 
 impl Addressing {
+    /// Reads teams through `cache`, and keeps there what it reads.
+    pub fn shared(cache: Arc<CatalogueCache>) -> Self {
+        Self {
+            cache: Some(cache),
+            ..Self::default()
+        }
+    }
+
     /// Reads who hears `store`'s team alerts (and, when nobody on the list
     /// is reachable, its managers) before a write transaction starts, so the
     /// transaction does not spend the writer's turn reading them.
@@ -124,6 +137,30 @@ impl Addressing {
         Ok(())
     }
 
+    async fn team(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        store_id: i64,
+    ) -> Result<Arc<TeamAhead>, ApiError> {
+        if let Some(team) = self.teams.get(&store_id) {
+            return Ok(team.clone());
+        }
+        let team = match &self.cache {
+            Some(cache) => match cache.team(store_id) {
+                Some(kept) => kept,
+                None => {
+                    let ticket = cache.ticket();
+                    let read = Arc::new(read_team(conn, store_id).await?);
+                    cache.keep_team(ticket, store_id, read.clone());
+                    read
+                }
+            },
+            None => Arc::new(read_team(conn, store_id).await?),
+        };
+        self.teams.insert(store_id, team.clone());
+        Ok(team)
+    }
+
     async fn recipients(
         &mut self,
         conn: &impl ConnectionTrait,
@@ -132,12 +169,13 @@ impl Addressing {
         audience: Audience,
         now: DateTime<Utc>,
     ) -> Result<&[Recipient], ApiError> {
-        let people = match self.recipients.entry((store.id, audience)) {
-            Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(slot) => slot
-                .insert(recipients(conn, store, settings.alert_recipients, audience, now).await?),
-        };
-        Ok(people)
+        let key = (store.id, audience);
+        if !self.recipients.contains_key(&key) {
+            let team = self.team(conn, store.id).await?;
+            let people = recipients(&team, store, settings.alert_recipients, audience, now)?;
+            self.recipients.insert(key, people);
+        }
+        Ok(&self.recipients[&key])
     }
 
     async fn managers(
@@ -145,19 +183,17 @@ impl Addressing {
         conn: &impl ConnectionTrait,
         store: &store::Model,
     ) -> Result<&[staff::Model], ApiError> {
-        let members = match self.managers.entry(store.id) {
-            Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(slot) => {
-                let members = crate::store::staff::members_of_store(conn, store.id).await?;
-                slot.insert(
-                    members
-                        .into_iter()
-                        .filter(|m| m.role == "manager")
-                        .collect(),
-                )
-            }
-        };
-        Ok(members)
+        if !self.managers.contains_key(&store.id) {
+            let team = self.team(conn, store.id).await?;
+            let managers = team
+                .members
+                .iter()
+                .filter(|member| member.role == "manager")
+                .cloned()
+                .collect();
+            self.managers.insert(store.id, managers);
+        }
+        Ok(&self.managers[&store.id])
     }
 }
 

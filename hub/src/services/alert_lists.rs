@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::staff::Role;
 use super::{Caller, StaffIdentity};
+use crate::catalogue_cache::TeamAhead;
 use crate::context::AppContext;
 use crate::domain::settings::AlertRecipients;
 use crate::error::ApiError;
@@ -119,6 +120,7 @@ pub async fn subscribe(
     )
     .await?;
     tx.commit().await?;
+    ctx.catalogue.changed();
     let view = super::staff::view(ctx, me.id).await?;
     Ok(ListMember {
         staff_id: me.id,
@@ -140,6 +142,7 @@ pub async fn unsubscribe(
     let tx = ctx.db.write().await?;
     let removed = db::alert_lists::remove(&*tx, store.id, me.id).await?;
     tx.commit().await?;
+    ctx.catalogue.changed();
     if !removed {
         return Err(ApiError::not_found(
             "not_subscribed",
@@ -231,9 +234,10 @@ pub struct Recipient {
     pub channels: Vec<String>,
 }
 
-/// Resolves an audience at `now`: members in their quiet hours are left out.
-pub async fn recipients(
-    conn: &impl sea_orm::ConnectionTrait,
+/// Resolves an audience at `now` from the store's team: members in their
+/// quiet hours are left out.
+pub fn recipients(
+    team: &TeamAhead,
     store: &schema::entities::store::Model,
     who: AlertRecipients,
     audience: Audience,
@@ -241,11 +245,11 @@ pub async fn recipients(
 ) -> Result<Vec<Recipient>, ApiError> {
     let hours = super::opening_hours_of(store)?;
     let local = now.with_timezone(&hours.time_zone).time();
-    let list = db::alert_lists::members(conn, store.id).await?;
+    let list = &team.list;
     let mut out = Vec::new();
     let from_list = audience == Audience::Managers || who == AlertRecipients::TeamList;
     if from_list {
-        for (subscription, person) in &list {
+        for (subscription, person) in list {
             let member = member_view(subscription, person);
             if audience == Audience::Managers && member.role != Role::Manager {
                 continue;
@@ -260,7 +264,7 @@ pub async fn recipients(
             });
         }
     } else {
-        for person in db::staff::members_of_store(conn, store.id).await? {
+        for person in &team.members {
             let chosen = list
                 .iter()
                 .find(|(_, p)| p.id == person.id)
@@ -283,6 +287,17 @@ pub async fn recipients(
         }
     }
     Ok(out)
+}
+
+/// Reads a store's team: its alert list and its active members.
+pub async fn read_team(
+    conn: &impl sea_orm::ConnectionTrait,
+    store_id: i64,
+) -> Result<TeamAhead, ApiError> {
+    Ok(TeamAhead {
+        list: db::alert_lists::members(conn, store_id).await?,
+        members: db::staff::members_of_store(conn, store_id).await?,
+    })
 }
 
 #[cfg(test)]

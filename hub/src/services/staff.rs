@@ -150,6 +150,8 @@ pub async fn create(ctx: &AppContext, new: NewStaff) -> Result<StaffView, ApiErr
     .await?;
     store::staff::set_stores(&*tx, model.id, &store_ids).await?;
     tx.commit().await?;
+    // A new member hears the alerts of the stores without a list.
+    ctx.catalogue.changed();
     view(ctx, model.id).await
 }
 
