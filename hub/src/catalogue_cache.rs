@@ -1,6 +1,7 @@
 //! Stores, their settings and articles, as a create reads them ahead of its
-//! transaction, and each store's team (its alert list and its members, who
-//! hear the alerts), kept in memory for a short while.
+//! transaction, each store's team (its alert list and its members, who
+//! hear the alerts) and the integration keys requests present, kept in
+//! memory for a short while.
 //!
 //! A create would otherwise read them on every request, while they change
 //! rarely. Every change the hub makes to them clears the cache once it
@@ -15,7 +16,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use schema::entities::{alert_subscription, article, staff, store};
+use schema::entities::{alert_subscription, api_key, article, staff, store};
 
 use crate::domain::settings::BusinessSettings;
 
@@ -109,6 +110,8 @@ pub struct CatalogueCache {
     stores: Shelf<Arc<StoreAhead>>,
     articles: Shelf<article::Model>,
     teams: Shelf<Arc<TeamAhead>>,
+    /// Valid keys only, by digest: an unknown key is read every time.
+    api_keys: Shelf<api_key::Model>,
 }
 
 impl CatalogueCache {
@@ -120,6 +123,7 @@ impl CatalogueCache {
             stores: Shelf::new(MAX_ROWS),
             articles: Shelf::new(MAX_ROWS),
             teams: Shelf::new(MAX_ROWS),
+            api_keys: Shelf::new(MAX_ROWS),
         }
     }
 
@@ -136,13 +140,25 @@ impl CatalogueCache {
         }
     }
 
-    /// A change to stores, settings, articles, staff accounts or alert
-    /// lists has committed: nothing read before it may be used again.
+    /// A change to stores, settings, articles, staff accounts, alert lists
+    /// or API keys has committed: nothing read before it may be used again.
     pub fn changed(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.stores.clear();
         self.articles.clear();
         self.teams.clear();
+        self.api_keys.clear();
+    }
+
+    pub fn api_key(&self, digest: &str) -> Option<api_key::Model> {
+        self.api_keys.get(digest, self.current(), self.ttl)
+    }
+
+    pub fn keep_api_key(&self, ticket: Ticket, digest: &str, key: api_key::Model) {
+        if self.keeps(ticket) {
+            self.api_keys
+                .put(ticket, [(digest.to_string(), key)], self.ttl);
+        }
     }
 
     pub fn team(&self, store_id: i64) -> Option<Arc<TeamAhead>> {

@@ -92,9 +92,9 @@ pub struct DatabaseSettings {
     /// core: each statement of a write is a round trip between the two, and
     /// a wake-up across cores costs more (most on virtual machines).
     pub pin_sqlite_writer: bool,
-    /// How long creates and alerts may reuse the store, settings, articles
-    /// and team they read (changes through the hub apply at once; 0 reads
-    /// them every time).
+    /// How long creates and alerts may reuse the store, settings, articles,
+    /// team and API key they read (changes through the hub apply at once;
+    /// 0 reads them every time).
     pub read_cache_secs: u64,
 }
 

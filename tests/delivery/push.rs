@@ -445,10 +445,15 @@ async fn a_crash_mid_delivery_loses_nothing_and_repeats_only_in_flight_pushes() 
     }
     assert_eq!(seen.len(), total, "every alert reached the phone");
     let repeats = seen.values().filter(|n| **n > 1).count();
+    // What may repeat: pushes in flight at the crash (one per delivery
+    // slot), and pushes done whose outcomes were still being gathered and
+    // written (outcomes are written in batches, a few milliseconds each).
+    // A push takes 60 ms here, so a slot finishes at most one more while
+    // a batch is written: twice the slots in all.
     let concurrency = 16;
     assert!(
-        repeats <= concurrency,
-        "only pushes in flight at the crash may repeat ({repeats}), and they carry the same id"
+        repeats <= 2 * concurrency,
+        "only pushes in flight or awaiting their outcome's write at the crash may repeat ({repeats}), and they carry the same id"
     );
     // Every queued message ends sent (those re-sent after the crash finish too).
     let rows = app.ctx.db.conn().clone();

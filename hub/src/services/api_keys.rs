@@ -72,14 +72,22 @@ pub async fn authenticate(ctx: &AppContext, key: &str) -> Result<Option<Caller>,
     if !key.starts_with(KEY_PREFIX) {
         return Ok(None);
     }
-    Ok(
-        store::api_keys::find_active_by_hash(ctx.db.conn(), &digest(key))
-            .await?
-            .map(|model| Caller::Integration {
-                key_id: model.id,
-                name: model.name,
-            }),
-    )
+    let digest = digest(key);
+    let found = match ctx.catalogue.api_key(&digest) {
+        Some(kept) => Some(kept),
+        None => {
+            let ticket = ctx.catalogue.ticket();
+            let read = store::api_keys::find_active_by_hash(ctx.db.conn(), &digest).await?;
+            if let Some(model) = &read {
+                ctx.catalogue.keep_api_key(ticket, &digest, model.clone());
+            }
+            read
+        }
+    };
+    Ok(found.map(|model| Caller::Integration {
+        key_id: model.id,
+        name: model.name,
+    }))
 }
 
 pub async fn list(ctx: &AppContext) -> Result<Vec<ApiKeyView>, ApiError> {
@@ -105,5 +113,7 @@ pub async fn revoke(ctx: &AppContext, id: i64) -> Result<(), ApiError> {
         ));
     }
     tx.commit().await?;
+    // Requests with the key fail from now on, on this hub at once.
+    ctx.catalogue.changed();
     Ok(())
 }
