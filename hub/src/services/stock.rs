@@ -68,22 +68,22 @@ pub async fn put_counts(
     }
     let now = ctx.clock.now();
     // Every writer takes reservations before their stock. On PostgreSQL,
-    // which ones the counts cancel is first seen outside the writer's turn,
-    // so they can be locked in that order; the plan is then made again
-    // under the locks. (SQLite has one writer and locks no rows: no need.)
-    let conn = ctx.db.conn();
-    let foreseen = if conn.get_database_backend() == DbBackend::Postgres {
-        Some(plan_counts(conn, store_code, &counts).await?)
-    } else {
-        None
-    };
+    // which ones the counts cancel is first seen without locks, so they can
+    // be locked in that order; the plan is then made again under the locks.
+    // (SQLite has one writer and locks no rows: no need.)
     let tx = ctx.db.write().await?;
-    if let Some(foreseen) = &foreseen {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        // Counts of one store take turns. A reservation made since a
+        // count's first look is locked only when it is ended, after its
+        // stock; a second count that saw it would hold it and wait for
+        // that stock: a deadlock, at every burst of counts during creates.
+        db::stock::take_count_turn(&*tx, store_code).await?;
+        let foreseen = plan_counts(&*tx, store_code, &counts).await?;
         let (cancelled, stock) = (foreseen.cancelled_ids(), foreseen.stock_rows());
         db::reservations::lock_in_order(&*tx, &cancelled, &stock, &[]).await?;
     }
-    // A reservation that started holding since that first look is locked
-    // only when it is ended, after its stock: rare, and retried on a deadlock.
+    // Against other writers (a staff reject of a reservation just made) the
+    // late lock stays possible: rare, and retried on a deadlock.
     let CountPlan { store, lines } = plan_counts(&*tx, store_code, &counts).await?;
     let mut auto_cancelled = Vec::new();
     let mut events = Vec::new();

@@ -62,6 +62,23 @@ pub async fn try_hold(
     Ok(result.rows_affected == 1)
 }
 
+/// Waits until no other transaction counts `store_code`'s stock, and keeps
+/// the turn until this one ends (PostgreSQL only: SQLite has one writer).
+pub async fn take_count_turn(conn: &impl ConnectionTrait, store_code: &str) -> Result<(), DbErr> {
+    if conn.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    // Two keys: this lock's kind, and the store. Codes that hash alike only
+    // share turns.
+    conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtext('storehub.stock_count'), hashtext($1))",
+        [store_code.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Gives back a hold. `consumed` units also leave `on_hand` (handed over, or
 /// not put back on the shelf).
 pub async fn release(
