@@ -289,28 +289,22 @@ async fn a_change_made_in_sql_shows_after_the_read_cache_lifetime() {
 
 /// Who a reservation's team alert went to by email, fallbacks left out.
 async fn alerted_by_email(app: &storehub_tests::TestApp, number: &str) -> Vec<String> {
-    let rows = app
-        .ctx
-        .db
-        .conn()
-        .query_all_raw(sea_orm::Statement::from_sql_and_values(
-            app.ctx.db.backend(),
-            match app.ctx.db.backend() {
-                sea_orm::DbBackend::Postgres => "SELECT o.payload FROM outbox o JOIN reservations r ON r.id = o.reservation_id WHERE r.number = $1 AND o.topic = 'team.alert'",
-                _ => "SELECT o.payload FROM outbox o JOIN reservations r ON r.id = o.reservation_id WHERE r.number = ? AND o.topic = 'team.alert'",
-            },
-            [number.into()],
-        ))
+    use schema::entities::outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let conn = app.ctx.db.conn();
+    let reservation = hub::store::reservations::find_by_number(conn, number)
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::ReservationId.eq(reservation.id))
+        .filter(outbox::Column::Topic.eq(hub::notify::TEAM_ALERT))
+        .all(conn)
         .await
         .unwrap();
     let mut to: Vec<String> = rows
         .iter()
-        .map(|row| {
-            serde_json::from_str::<serde_json::Value>(
-                &row.try_get::<String>("", "payload").unwrap(),
-            )
-            .unwrap()
-        })
+        .map(|row| serde_json::from_str::<serde_json::Value>(&row.payload).unwrap())
         .filter(|payload| payload["channel"] == "email" && payload.get("fallback").is_none())
         .map(|payload| payload["to"].as_str().unwrap().to_string())
         .collect();

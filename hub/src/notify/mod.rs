@@ -99,11 +99,9 @@ impl<'a> Outgoing<'a> {
 
 /// Who hears of a store's events, worked out once per store and audience:
 /// the timers address many events of one store in one transaction. The
-/// team it is worked out from comes from the catalogue cache when it has
-/// one ([`Addressing::shared`]).
-#[derive(Default)]
+/// teams it works from come through the catalogue cache.
 pub struct Addressing {
-    cache: Option<Arc<CatalogueCache>>,
+    cache: Arc<CatalogueCache>,
     teams: HashMap<i64, Arc<TeamAhead>>,
     recipients: HashMap<(i64, Audience), Vec<Recipient>>,
     managers: HashMap<i64, Vec<staff::Model>>,
@@ -111,10 +109,12 @@ pub struct Addressing {
 
 impl Addressing {
     /// Reads teams through `cache`, and keeps there what it reads.
-    pub fn shared(cache: Arc<CatalogueCache>) -> Self {
+    pub fn new(cache: Arc<CatalogueCache>) -> Self {
         Self {
-            cache: Some(cache),
-            ..Self::default()
+            cache,
+            teams: HashMap::new(),
+            recipients: HashMap::new(),
+            managers: HashMap::new(),
         }
     }
 
@@ -145,17 +145,14 @@ impl Addressing {
         if let Some(team) = self.teams.get(&store_id) {
             return Ok(team.clone());
         }
-        let team = match &self.cache {
-            Some(cache) => match cache.team(store_id) {
-                Some(kept) => kept,
-                None => {
-                    let ticket = cache.ticket();
-                    let read = Arc::new(read_team(conn, store_id).await?);
-                    cache.keep_team(ticket, store_id, read.clone());
-                    read
-                }
-            },
-            None => Arc::new(read_team(conn, store_id).await?),
+        let team = match self.cache.team(store_id) {
+            Some(kept) => kept,
+            None => {
+                let ticket = self.cache.ticket();
+                let read = Arc::new(read_team(conn, store_id).await?);
+                self.cache.keep_team(ticket, store_id, read.clone());
+                read
+            }
         };
         self.teams.insert(store_id, team.clone());
         Ok(team)

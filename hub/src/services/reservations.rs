@@ -579,7 +579,7 @@ async fn read_ahead(ctx: &AppContext, req: &ValidRequest) -> Result<ReadAhead, A
         }
         lines.push((article.clone(), *quantity));
     }
-    let mut addressing = notify::Addressing::shared(ctx.catalogue.clone());
+    let mut addressing = notify::Addressing::new(ctx.catalogue.clone());
     if !needs_validation(req, settings) {
         addressing
             .read_team_ahead(conn, store, settings, ctx.clock.now())
@@ -984,7 +984,7 @@ pub async fn apply(
     let outgoing = Outgoing::tracking(ctx, current, &settings, now);
     notify::enqueue_for_event(
         conn,
-        &mut notify::Addressing::shared(ctx.catalogue.clone()),
+        &mut notify::Addressing::new(ctx.catalogue.clone()),
         &event,
         &updated,
         &customer,

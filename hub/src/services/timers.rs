@@ -567,7 +567,7 @@ async fn record_events(
     for m in moved {
         by_store.entry(m.item.row.store_id).or_default().push(m);
     }
-    let mut addressing = Addressing::shared(ctx.catalogue.clone());
+    let mut addressing = Addressing::new(ctx.catalogue.clone());
     let mut messages = Vec::new();
     let mut recorded = Vec::new();
     for (store_id, moved) in by_store {

@@ -225,7 +225,7 @@ pub async fn validate(ctx: &AppContext, token: &str) -> Result<ValidationResult,
     let outgoing = Outgoing::tracking(ctx, &current, &settings, now);
     notify::enqueue_for_event(
         &*tx,
-        &mut notify::Addressing::shared(ctx.catalogue.clone()),
+        &mut notify::Addressing::new(ctx.catalogue.clone()),
         &event,
         &updated,
         &customer,
